@@ -1,0 +1,193 @@
+package auth
+
+import (
+	"cmp"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/mlapi/mlapi/internal/apperr"
+)
+
+const (
+	// MinSecretLen is the shortest HMAC secret NewTokens accepts: HS256
+	// wants at least as many random bytes as its output.
+	MinSecretLen = 32
+
+	defaultTokenTTL = 60 * time.Minute
+	// defaultTokenParty is both issuer and audience: mlapi signs tokens for
+	// itself.
+	defaultTokenParty = "mlapi"
+	// tokenLeeway absorbs clock skew between machines, not stale tokens.
+	tokenLeeway = 5 * time.Second
+	// maxTokenLen is far above what Issue produces (about 300 bytes), and
+	// lets Verify drop a junk header before decoding anything.
+	maxTokenLen = 4096
+	// invalidToken is the one message every rejection gets, so a client
+	// cannot probe which check failed.
+	invalidToken = "invalid or expired token"
+)
+
+// TokenConfig configures Tokens. Zero values take the defaults noted.
+type TokenConfig struct {
+	Secret   []byte           // HMAC key, at least MinSecretLen random bytes
+	TTL      time.Duration    // token lifetime; 60 minutes when zero
+	Issuer   string           // iss claim; "mlapi" when empty
+	Audience string           // aud claim; "mlapi" when empty
+	Now      func() time.Time // clock; time.Now when nil
+}
+
+// Claims is what a verified token says.
+type Claims struct {
+	UserID    int64
+	ExpiresAt time.Time
+	IssuedAt  time.Time
+}
+
+// Tokens issues and verifies HS256 access tokens. Safe for concurrent use.
+type Tokens struct {
+	secret   []byte
+	ttl      time.Duration
+	issuer   string
+	audience string
+	now      func() time.Time
+	parser   *jwt.Parser
+}
+
+// NewTokens checks cfg and returns a token issuer. A secret shorter than
+// MinSecretLen is refused: golang-jwt would sign with any key, even an empty
+// one, and the server must not start like that.
+func NewTokens(cfg TokenConfig) (*Tokens, error) {
+	if len(cfg.Secret) < MinSecretLen {
+		return nil, fmt.Errorf("auth: JWT secret is %d bytes, want at least %d random bytes", len(cfg.Secret), MinSecretLen)
+	}
+	if cfg.TTL < 0 {
+		return nil, fmt.Errorf("auth: token TTL %v is negative", cfg.TTL)
+	}
+	t := &Tokens{
+		secret:   append([]byte(nil), cfg.Secret...), // the caller may reuse its slice
+		ttl:      cmp.Or(cfg.TTL, defaultTokenTTL),
+		issuer:   cmp.Or(cfg.Issuer, defaultTokenParty),
+		audience: cmp.Or(cfg.Audience, defaultTokenParty),
+		now:      cfg.Now,
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	// golang-jwt accepts a missing aud, iss or nbf unless told otherwise, and
+	// any algorithm the token names: pin everything.
+	t.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithNotBeforeRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(t.issuer),
+		jwt.WithAudience(t.audience),
+		jwt.WithLeeway(tokenLeeway),
+		jwt.WithTimeFunc(t.now),
+		jwt.WithStrictDecoding(),
+	)
+	return t, nil
+}
+
+// Issue returns a signed token for userID and the moment it expires.
+func (t *Tokens) Issue(userID int64) (string, time.Time, error) {
+	if userID <= 0 {
+		return "", time.Time{}, fmt.Errorf("auth: issue token: user id %d is not positive", userID)
+	}
+	now := t.now()
+	claims := jwt.RegisteredClaims{
+		Issuer:    t.issuer,
+		Subject:   strconv.FormatInt(userID, 10),
+		Audience:  jwt.ClaimStrings{t.audience},
+		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+		NotBefore: jwt.NewNumericDate(now),
+		IssuedAt:  jwt.NewNumericDate(now),
+		ID:        rand.Text(),
+	}
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("auth: sign token: %w", err)
+	}
+	return signed, claims.ExpiresAt.Time, nil
+}
+
+// Verify checks token's signature and claims. Any failure is an
+// apperr.Unauthenticated error with the same message; the cause is wrapped
+// for the log.
+func (t *Tokens) Verify(token string) (Claims, error) {
+	c, err := t.verify(token)
+	if err != nil {
+		return Claims{}, apperr.Wrap(apperr.Unauthenticated, invalidToken, err)
+	}
+	return c, nil
+}
+
+func (t *Tokens) verify(token string) (Claims, error) {
+	if token == "" {
+		return Claims{}, errors.New("empty token")
+	}
+	if len(token) > maxTokenLen {
+		return Claims{}, fmt.Errorf("token is %d bytes, limit %d", len(token), maxTokenLen)
+	}
+	var rc jwt.RegisteredClaims
+	_, err := t.parser.ParseWithClaims(token, &rc, func(tok *jwt.Token) (any, error) {
+		// WithValidMethods already pins the algorithm; this keeps the key
+		// from ever reaching another method should that option be lost.
+		if tok.Method != jwt.SigningMethodHS256 {
+			return nil, fmt.Errorf("unexpected signing method %v", tok.Header["alg"])
+		}
+		return t.secret, nil
+	})
+	if err != nil {
+		return Claims{}, err
+	}
+	// The parser checks iat and nbf only when present; we issue both, so a
+	// token without them was not made here.
+	if rc.IssuedAt == nil {
+		return Claims{}, errors.New("token has no iat claim")
+	}
+	if rc.NotBefore == nil {
+		return Claims{}, errors.New("token has no nbf claim")
+	}
+	id, err := strconv.ParseInt(rc.Subject, 10, 64)
+	// Only the canonical spelling Issue writes: no sign, no leading zeros.
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != rc.Subject {
+		return Claims{}, fmt.Errorf("sub %q is not a positive user id", rc.Subject)
+	}
+	return Claims{UserID: id, ExpiresAt: rc.ExpiresAt.Time, IssuedAt: rc.IssuedAt.Time}, nil
+}
+
+// BearerToken extracts the token from an Authorization header value. It
+// accepts "Bearer <token>" with any case of the scheme, and a bare token as
+// the clients of the service this one replaces send it. It refuses an empty
+// or oversized token and any character outside RFC 6750's token68 set.
+func BearerToken(header string) (string, bool) {
+	if len(header) > len("Bearer ")+maxTokenLen {
+		return "", false
+	}
+	token := strings.TrimSpace(header)
+	if scheme, rest, found := strings.Cut(token, " "); found && strings.EqualFold(scheme, "Bearer") {
+		token = strings.TrimLeft(rest, " ")
+	}
+	// A lone scheme is not a bare token called "Bearer".
+	if token == "" || len(token) > maxTokenLen || strings.EqualFold(token, "Bearer") {
+		return "", false
+	}
+	for i := 0; i < len(token); i++ {
+		if !isToken68Byte(token[i]) {
+			return "", false
+		}
+	}
+	return token, true
+}
+
+func isToken68Byte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("-._~+/=", c) >= 0
+}
