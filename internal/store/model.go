@@ -1,0 +1,152 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Roles a user can have.
+const (
+	RoleUser  = "user"
+	RoleAdmin = "admin"
+)
+
+// Outcomes of a prediction, as Response.Status records them.
+const (
+	// StatusOK: the model answered; Output is {"yhat_prob": "...", "yhat": "..."}
+	// and YhatProb and Yhat hold the same numbers.
+	StatusOK = "ok"
+	// StatusInvalidInput: the input could not be used; ErrorCode says why and
+	// Output is the error the client was shown (see ErrorOutput).
+	StatusInvalidInput = "invalid_input"
+)
+
+// User is an account. Usernames are unique regardless of case.
+type User struct {
+	bun.BaseModel `bun:"table:users,alias:u"`
+
+	ID           int64     `bun:"id,pk,autoincrement"`
+	Username     string    `bun:"username"`
+	Email        string    `bun:"email"`
+	PasswordHash string    `bun:"password_hash" json:"-"`
+	Role         string    `bun:"role"`
+	Enabled      bool      `bun:"enabled"`
+	CreatedAt    time.Time `bun:"created_datetime"`
+	UpdatedAt    time.Time `bun:"updated_datetime"`
+}
+
+// Request is one prediction request as the client sent it, with the
+// response it got.
+type Request struct {
+	bun.BaseModel `bun:"table:requests,alias:request"`
+
+	ID        int64           `bun:"id,pk,autoincrement"`
+	UserID    int64           `bun:"user_id"`
+	Input     json.RawMessage `bun:"input"`
+	CreatedAt time.Time       `bun:"created_datetime"`
+	UpdatedAt time.Time       `bun:"updated_datetime"`
+
+	Response *Response `bun:"rel:has-one,join:id=request_id"`
+}
+
+// Response is the answer logged for a Request.
+type Response struct {
+	bun.BaseModel `bun:"table:responses,alias:response"`
+
+	ID           int64           `bun:"id,pk,autoincrement"`
+	RequestID    int64           `bun:"request_id"`
+	Output       json.RawMessage `bun:"output"`
+	YhatProb     *float64        `bun:"yhat_prob"`
+	Yhat         *int            `bun:"yhat"`
+	ModelVersion string          `bun:"model_version"`
+	Status       string          `bun:"status"`
+	ErrorCode    *string         `bun:"error_code"`
+	CreatedAt    time.Time       `bun:"created_datetime"`
+	UpdatedAt    time.Time       `bun:"updated_datetime"`
+}
+
+// inUTC puts the times in UTC. The databases hand them back in other zones
+// (pgx in the local one, SQLite text parsed at a fixed offset) and callers
+// get UTC whatever the database. bun's AfterScanRow hook would do this but
+// skips has-one joins, so every read calls these instead.
+func (u *User) inUTC() {
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+}
+
+// inUTC puts the request's and its response's times in UTC; see User.inUTC.
+func (r *Request) inUTC() {
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	if r.Response != nil {
+		r.Response.CreatedAt, r.Response.UpdatedAt = r.Response.CreatedAt.UTC(), r.Response.UpdatedAt.UTC()
+	}
+}
+
+// NewUser is what CreateUser needs. An empty Role means RoleUser.
+type NewUser struct {
+	Username     string
+	Email        string
+	PasswordHash string
+	Role         string
+}
+
+// PredictionLog is one prediction to record: the request's input and the
+// response's fields. For StatusOK, YhatProb and Yhat are set and ErrorCode is
+// nil; for StatusInvalidInput it is the other way round. Input and Output
+// must be valid JSON.
+type PredictionLog struct {
+	UserID       int64
+	Input        json.RawMessage
+	Output       json.RawMessage
+	YhatProb     *float64
+	Yhat         *int
+	ModelVersion string
+	Status       string
+	ErrorCode    *string
+}
+
+// LoggedPrediction identifies the rows LogPrediction wrote; both carry
+// CreatedAt as their created and updated time.
+type LoggedPrediction struct {
+	RequestID  int64
+	ResponseID int64
+	CreatedAt  time.Time
+}
+
+// PageQuery selects a page of a user's requests, newest first.
+type PageQuery struct {
+	// First is the page size, clamped to [1, MaxPageSize].
+	First int
+	// AfterID is the cursor: the page starts below this request id; zero
+	// starts at the newest request.
+	AfterID int64
+	// Since, when set, keeps only requests created at or after it.
+	Since *time.Time
+}
+
+// MaxPageSize is the largest page ListRequests returns.
+const MaxPageSize = 100
+
+// RequestPage is one page of a user's requests.
+type RequestPage struct {
+	// Requests are newest first, each with its Response.
+	Requests []Request
+	// TotalCount counts the user's requests that match Since, on every page.
+	TotalCount int
+	// HasNextPage says whether requests older than the last one remain.
+	HasNextPage bool
+}
+
+// ErrorOutput is the Output to log with StatusInvalidInput: the code and
+// message the client was given, as {"error": {"code": ..., "message": ...}}.
+func ErrorOutput(code, message string) json.RawMessage {
+	out, err := json.Marshal(map[string]map[string]string{
+		"error": {"code": code, "message": message},
+	})
+	if err != nil {
+		// Marshalling a map of strings cannot fail.
+		panic(err)
+	}
+	return out
+}

@@ -1,0 +1,243 @@
+// Package store persists users and the prediction log through bun, on
+// PostgreSQL or an embedded SQLite.
+//
+// Every method takes the caller's context and bounds its work by it. Errors a
+// caller decides on are apperr values: Conflict, NotFound, Unauthenticated,
+// Invalid, and Unavailable for anything that says the database cannot be
+// reached right now (see classify); everything else is internal.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+
+	// The pure-Go SQLite driver, registered as "sqlite".
+	_ "modernc.org/sqlite"
+)
+
+// DefaultSQLitePath is where Open puts the database when given no URL.
+const DefaultSQLitePath = "./data/mlapi.db"
+
+// Dialect names, as DB.Dialect reports them.
+const (
+	Postgres = "postgres"
+	SQLite   = "sqlite"
+)
+
+const (
+	defaultPostgresConns = 16
+	defaultSQLiteReaders = 8
+
+	// idleTimeout lets a quiet server hand connections back to PostgreSQL.
+	idleTimeout = 5 * time.Minute
+)
+
+// Options tunes the connection pool.
+type Options struct {
+	// MaxOpenConns bounds the pool; zero means 16 on PostgreSQL. On SQLite it
+	// bounds the read-only connections (zero means 8): writes always go
+	// through one connection of their own. A request that finds the pool
+	// exhausted waits for a connection within its context's deadline.
+	MaxOpenConns int
+}
+
+// DB is mlapi's database. It is safe for concurrent use.
+type DB struct {
+	// rw takes every write. On SQLite it is a single connection, so writers
+	// queue in the pool instead of failing with SQLITE_BUSY on the file lock.
+	rw *bun.DB
+	// ro takes reads: on PostgreSQL the same pool as rw, on SQLite a pool of
+	// query-only connections that WAL lets read while the writer writes.
+	ro      *bun.DB
+	dialect string
+	// sqlitePath is the database file, for SQLite only.
+	sqlitePath string
+}
+
+// Open connects to databaseURL and pings it. An empty URL means SQLite at
+// DefaultSQLitePath; postgres:// and postgresql:// URLs mean PostgreSQL
+// (through pgx); sqlite://PATH and file:PATH mean SQLite at PATH. Parent
+// directories of a SQLite file are created, readable by the owner only.
+func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
+	switch {
+	case databaseURL == "":
+		return openSQLite(ctx, DefaultSQLitePath, opts)
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		return openPostgres(ctx, databaseURL, opts)
+	case strings.HasPrefix(databaseURL, "sqlite://"):
+		return openSQLite(ctx, strings.TrimPrefix(databaseURL, "sqlite://"), opts)
+	case strings.HasPrefix(databaseURL, "file:"):
+		return openSQLite(ctx, strings.TrimPrefix(databaseURL, "file:"), opts)
+	default:
+		return nil, fmt.Errorf("unsupported database URL scheme %q: want postgres://, postgresql://, sqlite:// or file:", scheme(databaseURL))
+	}
+}
+
+// scheme returns the part of a URL before its first colon when that part is
+// shaped like a scheme, and never anything else: the rest may hold a password.
+func scheme(rawURL string) string {
+	s, _, found := strings.Cut(rawURL, ":")
+	if !found || s == "" {
+		return ""
+	}
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			return ""
+		}
+	}
+	return s
+}
+
+// Redact returns databaseURL fit for a log: a password, whether in the user
+// information or in a password query parameter, becomes "xxxxx". What does
+// not parse as a URL is withheld whole.
+func Redact(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil || u.Scheme == "" {
+		return "(unparsable database URL)"
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		changed := false
+		for key := range q {
+			if strings.Contains(strings.ToLower(key), "password") {
+				q.Set(key, "xxxxx")
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.Redacted()
+}
+
+func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
+	config, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		// pgconn redacts the password from its own message.
+		return nil, fmt.Errorf("parse PostgreSQL URL: %w", err)
+	}
+	// bun sends every query with its arguments already quoted in. Under pgx's
+	// default mode each distinct text would be prepared first, costing a
+	// second round trip and churning the statement cache; the simple protocol
+	// sends it in one message.
+	config.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	sqldb := stdlib.OpenDB(*config)
+	conns := opts.MaxOpenConns
+	if conns <= 0 {
+		conns = defaultPostgresConns
+	}
+	sqldb.SetMaxOpenConns(conns)
+	// Without this database/sql keeps two idle connections and reconnects
+	// for every burst above that.
+	sqldb.SetMaxIdleConns(conns)
+	sqldb.SetConnMaxIdleTime(idleTimeout)
+
+	bdb := bun.NewDB(sqldb, pgdialect.New())
+	db := &DB{rw: bdb, ro: bdb, dialect: Postgres}
+	if err := db.Ping(ctx); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
+}
+
+func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("SQLite URL has no file path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		// The driver would read what follows as connection parameters.
+		return nil, errors.New("SQLite file path must not contain '?' or '#'")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create the SQLite directory: %w", err)
+	}
+	// Pragmas in the DSN run on every new connection, which is the only way
+	// foreign_keys (and so ON DELETE CASCADE) holds on all of them.
+	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"
+
+	// BEGIN IMMEDIATE takes the write lock up front, so a transaction never
+	// fails to upgrade a read lock when another process writes too.
+	writer, err := openSQLitePool(dsn+"&_txlock=immediate", 1)
+	if err != nil {
+		return nil, err
+	}
+	readers := opts.MaxOpenConns
+	if readers <= 0 {
+		readers = defaultSQLiteReaders
+	}
+	// query_only turns a write sent to the wrong pool into an error instead
+	// of a lock fight with the writer.
+	reader, err := openSQLitePool(dsn+"&_pragma=query_only(1)", readers)
+	if err != nil {
+		return nil, errors.Join(err, writer.Close())
+	}
+	db := &DB{rw: writer, ro: reader, dialect: SQLite, sqlitePath: path}
+	if err := db.Ping(ctx); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
+}
+
+func openSQLitePool(dsn string, conns int) (*bun.DB, error) {
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	sqldb.SetMaxOpenConns(conns)
+	sqldb.SetMaxIdleConns(conns)
+	// A SQLite connection is a file handle and a page cache: keeping it
+	// costs nothing and saves re-running the pragmas.
+	sqldb.SetConnMaxIdleTime(0)
+	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// Dialect reports which database this is: Postgres or SQLite.
+func (db *DB) Dialect() string { return db.dialect }
+
+// SQLiteDir returns the directory of a SQLite database file, where state that
+// belongs with the database (such as a generated token secret) can be kept;
+// ok is false on PostgreSQL.
+func (db *DB) SQLiteDir() (dir string, ok bool) {
+	if db.dialect != SQLite {
+		return "", false
+	}
+	return filepath.Dir(db.sqlitePath), true
+}
+
+// Ping checks that the database answers, for readiness probes.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.rw.PingContext(ctx); err != nil {
+		return classify(fmt.Errorf("ping the database: %w", err))
+	}
+	if db.ro != db.rw {
+		if err := db.ro.PingContext(ctx); err != nil {
+			return classify(fmt.Errorf("ping the database's readers: %w", err))
+		}
+	}
+	return nil
+}
+
+// Close closes every connection. Calls made after it fail as Unavailable.
+func (db *DB) Close() error {
+	var err error
+	if db.ro != db.rw {
+		err = db.ro.Close()
+	}
+	return errors.Join(err, db.rw.Close())
+}

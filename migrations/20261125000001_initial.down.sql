@@ -1,0 +1,9 @@
+DROP TABLE responses;
+
+--bun:split
+
+DROP TABLE requests;
+
+--bun:split
+
+DROP TABLE users;
