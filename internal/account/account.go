@@ -1,0 +1,226 @@
+// Package account registers users, exchanges passwords for access tokens,
+// authenticates callers and carries out the administrators' user management.
+package account
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/mlapi/mlapi/internal/apperr"
+	"github.com/mlapi/mlapi/internal/auth"
+	"github.com/mlapi/mlapi/internal/store"
+)
+
+// Users is the storage the service needs.
+type Users interface {
+	CreateUser(ctx context.Context, u store.NewUser) (store.User, error)
+	UserByUsername(ctx context.Context, username string) (store.User, error)
+	ActiveUser(ctx context.Context, id int64) (store.User, error)
+	SetUserEnabled(ctx context.Context, id int64, enabled bool) (store.User, error)
+	DeleteUser(ctx context.Context, id int64) error
+}
+
+// Service implements the account operations.
+type Service struct {
+	users     Users
+	passwords *auth.Passwords
+	tokens    *auth.Tokens
+	attempts  *auth.AttemptLimiter
+}
+
+// NewService returns a Service using the given storage and credentials.
+func NewService(users Users, passwords *auth.Passwords, tokens *auth.Tokens, attempts *auth.AttemptLimiter) *Service {
+	return &Service{users: users, passwords: passwords, tokens: tokens, attempts: attempts}
+}
+
+// Registration is what a new user supplies.
+type Registration struct {
+	Username string
+	Password string
+	Email    string
+}
+
+// Register creates an enabled user with the "user" role.
+func (s *Service) Register(ctx context.Context, r Registration) (store.User, error) {
+	return s.create(ctx, r, store.RoleUser)
+}
+
+// CreateAdmin creates an enabled administrator; only the command line calls it.
+func (s *Service) CreateAdmin(ctx context.Context, r Registration) (store.User, error) {
+	return s.create(ctx, r, store.RoleAdmin)
+}
+
+func (s *Service) create(ctx context.Context, r Registration, role string) (store.User, error) {
+	email, err := validateRegistration(r)
+	if err != nil {
+		return store.User{}, err
+	}
+	hash, err := s.passwords.Hash(ctx, r.Password)
+	if err != nil {
+		return store.User{}, err
+	}
+	// Uniqueness is the database's constraint, not a check made here first: two
+	// concurrent registrations of one name cannot both succeed.
+	return s.users.CreateUser(ctx, store.NewUser{
+		Username:     r.Username,
+		Email:        email,
+		PasswordHash: hash,
+		Role:         role,
+	})
+}
+
+// validateRegistration checks every field and reports all problems at once.
+func validateRegistration(r Registration) (email string, err error) {
+	var problems []string
+	if err := auth.ValidateUsername(r.Username); err != nil {
+		problems = append(problems, apperr.MessageOf(err))
+	}
+	if err := auth.ValidatePassword(r.Password); err != nil {
+		problems = append(problems, apperr.MessageOf(err))
+	}
+	email, err = auth.NormalizeEmail(r.Email)
+	if err != nil {
+		problems = append(problems, apperr.MessageOf(err))
+	}
+	if len(problems) > 0 {
+		return "", apperr.New(apperr.Invalid, strings.Join(problems, "; "))
+	}
+	return email, nil
+}
+
+// Token is an issued access token.
+type Token struct {
+	Token     string
+	Type      string
+	ExpiresAt time.Time
+}
+
+var errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid username or password")
+
+// IssueToken checks a username and password and issues an access token. An
+// unknown user and a wrong password get the same answer after the same work.
+func (s *Service) IssueToken(ctx context.Context, username, password string) (Token, error) {
+	if !s.attempts.Allow(strings.ToLower(username)) {
+		return Token{}, apperr.New(apperr.TooManyRequests, "too many login attempts for this user, try again in a minute")
+	}
+	if auth.ValidatePassword(password) != nil {
+		// A password no account can have: refuse without hashing an unbounded input.
+		return Token{}, errBadCredentials
+	}
+	user, err := s.users.UserByUsername(ctx, username)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		if err := s.passwords.VerifyUnknownUser(ctx, password); err != nil {
+			return Token{}, err
+		}
+		return Token{}, errBadCredentials
+	}
+	if err != nil {
+		return Token{}, err
+	}
+	ok, err := s.passwords.Verify(ctx, user.PasswordHash, password)
+	if err != nil {
+		return Token{}, err
+	}
+	if !ok {
+		return Token{}, errBadCredentials
+	}
+	if !user.Enabled {
+		return Token{}, apperr.New(apperr.Forbidden, "this account is disabled")
+	}
+	token, expiresAt, err := s.tokens.Issue(user.ID)
+	if err != nil {
+		return Token{}, err
+	}
+	return Token{Token: token, Type: "Bearer", ExpiresAt: expiresAt}, nil
+}
+
+var errNoToken = apperr.New(apperr.Unauthenticated, "this operation needs an access token: send 'Authorization: Bearer <token>'")
+
+// Authenticate returns the enabled user whose token ctx carries. A disabled or
+// deleted user's token stops working here, on the next request.
+func (s *Service) Authenticate(ctx context.Context) (store.User, error) {
+	token, ok := auth.TokenFrom(ctx)
+	if !ok {
+		return store.User{}, errNoToken
+	}
+	claims, err := s.tokens.Verify(token)
+	if err != nil {
+		return store.User{}, err
+	}
+	return s.activeUser(ctx, claims.UserID)
+}
+
+// CallerID verifies the token ctx carries without a database read; callers
+// use it only where the next storage call re-checks the user itself.
+func (s *Service) CallerID(ctx context.Context) (int64, error) {
+	token, ok := auth.TokenFrom(ctx)
+	if !ok {
+		return 0, errNoToken
+	}
+	claims, err := s.tokens.Verify(token)
+	if err != nil {
+		return 0, err
+	}
+	return claims.UserID, nil
+}
+
+func (s *Service) activeUser(ctx context.Context, id int64) (store.User, error) {
+	user, err := s.users.ActiveUser(ctx, id)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return store.User{}, apperr.Wrap(apperr.Unauthenticated, "the token's user is disabled or no longer exists", err)
+	}
+	return user, err
+}
+
+// TokenStatus reports whether token is valid now: a good signature, not
+// expired, and a user that still exists and is enabled.
+func (s *Service) TokenStatus(ctx context.Context, token string) (valid bool, expiresAt time.Time, err error) {
+	claims, err := s.tokens.Verify(token)
+	if err != nil {
+		return false, time.Time{}, nil
+	}
+	if _, err := s.activeUser(ctx, claims.UserID); err != nil {
+		if apperr.CodeOf(err) == apperr.Unauthenticated {
+			return false, time.Time{}, nil
+		}
+		return false, time.Time{}, err
+	}
+	return true, claims.ExpiresAt, nil
+}
+
+// SetUserEnabled enables or disables a user on an administrator's behalf.
+func (s *Service) SetUserEnabled(ctx context.Context, userID int64, enabled bool) (store.User, error) {
+	admin, err := s.requireAdmin(ctx)
+	if err != nil {
+		return store.User{}, err
+	}
+	if admin.ID == userID && !enabled {
+		return store.User{}, apperr.New(apperr.Invalid, "an administrator cannot disable their own account")
+	}
+	return s.users.SetUserEnabled(ctx, userID, enabled)
+}
+
+// DeleteUser deletes a user, their requests and their responses, on an
+// administrator's behalf.
+func (s *Service) DeleteUser(ctx context.Context, userID int64) error {
+	admin, err := s.requireAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	if admin.ID == userID {
+		return apperr.New(apperr.Invalid, "an administrator cannot delete their own account")
+	}
+	return s.users.DeleteUser(ctx, userID)
+}
+
+func (s *Service) requireAdmin(ctx context.Context) (store.User, error) {
+	user, err := s.Authenticate(ctx)
+	if err != nil {
+		return store.User{}, err
+	}
+	if user.Role != store.RoleAdmin {
+		return store.User{}, apperr.New(apperr.Forbidden, "this operation is for administrators only")
+	}
+	return user, nil
+}

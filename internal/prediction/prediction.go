@@ -1,0 +1,216 @@
+// Package prediction answers prediction requests with the served model and
+// keeps the audit log: no prediction leaves the service unless its request
+// and response rows are committed first.
+package prediction
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mlapi/mlapi/internal/apperr"
+	"github.com/mlapi/mlapi/internal/model"
+	"github.com/mlapi/mlapi/internal/store"
+)
+
+// Model is the served model.
+type Model interface {
+	Validate(input map[string]any) ([]float64, error)
+	Predict(x []float64) model.Prediction
+	Explain(x []float64) model.Explanation
+	Info() model.Info
+}
+
+// Log is the storage of requests and responses.
+type Log interface {
+	LogPrediction(ctx context.Context, entry store.PredictionLog) (store.LoggedPrediction, error)
+	ListRequests(ctx context.Context, userID int64, q store.PageQuery) (store.RequestPage, error)
+	Request(ctx context.Context, userID, requestID int64) (store.Request, error)
+}
+
+// Service predicts and reads back a user's history.
+type Service struct {
+	model   Model
+	log     Log
+	version string
+}
+
+// NewService returns a Service answering with m and logging to log.
+func NewService(m Model, log Log) *Service {
+	return &Service{model: m, log: log, version: m.Info().Version}
+}
+
+// Result is a logged prediction. The explanation is computed on first use
+// only, since most callers never ask for it.
+type Result struct {
+	ID           int64
+	RequestID    int64
+	YhatProb     float32
+	Yhat         int
+	Margin       float32
+	ModelVersion string
+	CreatedAt    time.Time
+
+	features    []float64
+	model       Model
+	explainOnce sync.Once
+	explanation model.Explanation
+}
+
+// Explanation returns the exact TreeSHAP contributions of the prediction.
+func (r *Result) Explanation() model.Explanation {
+	r.explainOnce.Do(func() { r.explanation = r.model.Explain(r.features) })
+	return r.explanation
+}
+
+// FeatureNames lists the model's features in the order of
+// Explanation().Contributions.
+func (s *Service) FeatureNames() []string {
+	features := s.model.Info().Features
+	names := make([]string, len(features))
+	for i, f := range features {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// Predict validates input (keyed by the model's feature names), predicts, and
+// logs the request and response in one step before returning. Input that
+// fails validation is logged too, and the caller gets a BAD_USER_INPUT error
+// wrapping the *model.ValidationError that names every offending field.
+func (s *Service) Predict(ctx context.Context, userID int64, input map[string]any) (*Result, error) {
+	received, err := json.Marshal(input)
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Invalid, "the input cannot be encoded as JSON", err)
+	}
+	features, validationErr := s.model.Validate(input)
+	if validationErr != nil {
+		var verr *model.ValidationError
+		if !errors.As(validationErr, &verr) {
+			return nil, validationErr
+		}
+		return nil, s.logRefusal(ctx, userID, received, verr)
+	}
+
+	p := s.model.Predict(features)
+	prob := float64(p.Probability)
+	label := p.Label
+	output, err := json.Marshal(seedOutput{YhatProb: formatProbability(p.Probability), Yhat: strconv.Itoa(p.Label)})
+	if err != nil {
+		return nil, err
+	}
+	logged, err := s.log.LogPrediction(ctx, store.PredictionLog{
+		UserID:       userID,
+		Input:        received,
+		Output:       output,
+		YhatProb:     &prob,
+		Yhat:         &label,
+		ModelVersion: s.version,
+		Status:       store.StatusOK,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{
+		ID:           logged.ResponseID,
+		RequestID:    logged.RequestID,
+		YhatProb:     p.Probability,
+		Yhat:         p.Label,
+		Margin:       p.Margin,
+		ModelVersion: s.version,
+		CreatedAt:    logged.CreatedAt,
+		features:     features,
+		model:        s.model,
+	}, nil
+}
+
+// seedOutput is the Python app's response body, kept as responses.output so
+// that existing inspection queries still read the same shape.
+type seedOutput struct {
+	YhatProb string `json:"yhat_prob"`
+	Yhat     string `json:"yhat"`
+}
+
+// refusalOutput is what responses.output holds for a refused input: the
+// error the client was given, with every offending field.
+type refusalOutput struct {
+	Error struct {
+		Code    apperr.Code        `json:"code"`
+		Message string             `json:"message"`
+		Fields  []model.FieldError `json:"fields"`
+	} `json:"error"`
+}
+
+func (s *Service) logRefusal(ctx context.Context, userID int64, received json.RawMessage, verr *model.ValidationError) error {
+	var refusal refusalOutput
+	refusal.Error.Code, refusal.Error.Message, refusal.Error.Fields = apperr.Invalid, invalidInputMessage, verr.Fields
+	output, err := json.Marshal(refusal)
+	if err != nil {
+		return err
+	}
+	code := string(apperr.Invalid)
+	if _, err := s.log.LogPrediction(ctx, store.PredictionLog{
+		UserID:       userID,
+		Input:        received,
+		Output:       output,
+		ModelVersion: s.version,
+		Status:       store.StatusInvalidInput,
+		ErrorCode:    &code,
+	}); err != nil {
+		return err
+	}
+	return apperr.Wrap(apperr.Invalid, invalidInputMessage, verr)
+}
+
+const invalidInputMessage = "the input has invalid fields"
+
+// formatProbability renders a probability at float32 precision, the
+// precision XGBoost computes it in (0.5124506, not 0.5124505758285522).
+func formatProbability(p float32) string {
+	return strconv.FormatFloat(float64(p), 'g', -1, 32)
+}
+
+// Page is one page of a user's history.
+type Page struct {
+	Requests    []store.Request
+	Cursors     []string
+	TotalCount  int
+	HasNextPage bool
+}
+
+// MaxPageSize bounds how many requests one page returns.
+const MaxPageSize = 100
+
+// History returns the user's requests, newest first, after the given cursor
+// and created at or after since.
+func (s *Service) History(ctx context.Context, userID int64, first int, after string, since *time.Time) (Page, error) {
+	if first < 1 || first > MaxPageSize {
+		return Page{}, apperr.New(apperr.Invalid, "first must be between 1 and "+strconv.Itoa(MaxPageSize))
+	}
+	q := store.PageQuery{First: first, Since: since}
+	if after != "" {
+		id, err := DecodeCursor(after)
+		if err != nil {
+			return Page{}, err
+		}
+		q.AfterID = id
+	}
+	page, err := s.log.ListRequests(ctx, userID, q)
+	if err != nil {
+		return Page{}, err
+	}
+	cursors := make([]string, len(page.Requests))
+	for i, r := range page.Requests {
+		cursors[i] = EncodeCursor(r.ID)
+	}
+	return Page{Requests: page.Requests, Cursors: cursors, TotalCount: page.TotalCount, HasNextPage: page.HasNextPage}, nil
+}
+
+// Request returns one of the user's own requests; another user's request is
+// reported as not found.
+func (s *Service) Request(ctx context.Context, userID, requestID int64) (store.Request, error) {
+	return s.log.Request(ctx, userID, requestID)
+}

@@ -1,0 +1,157 @@
+package prediction
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/mlapi/mlapi/internal/apperr"
+	"github.com/mlapi/mlapi/internal/model"
+	"github.com/mlapi/mlapi/internal/store"
+	"github.com/mlapi/mlapi/internal/store/storetest"
+)
+
+func loadServedModel(t *testing.T) *model.Model {
+	t.Helper()
+	m, err := model.LoadDir("../../model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func seedInput() map[string]any {
+	return map[string]any{
+		"age": 25, "creatinine_phosphokinase": 1000, "ejection_fraction": 35, "platelets": 500000,
+		"serum_creatinine": 8, "serum_sodium": 135, "sex": true, "high_blood_pressure": false,
+	}
+}
+
+func newUser(t *testing.T, db *store.DB, name string) int64 {
+	t.Helper()
+	u, err := db.CreateUser(context.Background(), store.NewUser{Username: name, Email: name + "@example.com", PasswordHash: "x", Role: "user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+func TestPredictLogsBeforeAnswering(t *testing.T) {
+	t.Parallel()
+	m := loadServedModel(t)
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := NewService(m, db)
+		userID := newUser(t, db, "ada")
+
+		result, err := s.Predict(ctx, userID, seedInput())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if formatProbability(result.YhatProb) != "0.5124506" || result.Yhat != 1 || result.ModelVersion != m.Info().Version {
+			t.Errorf("result %+v", result)
+		}
+		logged, err := db.Request(ctx, userID, result.RequestID)
+		if err != nil {
+			t.Fatalf("the prediction's request was not logged: %v", err)
+		}
+		if logged.Response == nil || logged.Response.ID != result.ID || logged.Response.Status != store.StatusOK {
+			t.Fatalf("logged response %+v", logged.Response)
+		}
+		var output map[string]string
+		if err := json.Unmarshal(logged.Response.Output, &output); err != nil || output["yhat_prob"] != "0.5124506" || output["yhat"] != "1" {
+			t.Errorf("output %s, want the seed's shape", logged.Response.Output)
+		}
+
+		e := result.Explanation()
+		sum := e.Bias
+		for _, c := range e.Contributions {
+			sum += c
+		}
+		if d := sum - float64(result.Margin); d > 1e-5 || d < -1e-5 {
+			t.Errorf("contributions sum to %v, margin %v", sum, result.Margin)
+		}
+	})
+}
+
+func TestPredictRefusalsAreLogged(t *testing.T) {
+	t.Parallel()
+	m := loadServedModel(t)
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := NewService(m, db)
+		userID := newUser(t, db, "lin")
+		in := seedInput()
+		in["age"] = -5
+		delete(in, "sex")
+
+		_, err := s.Predict(ctx, userID, in)
+		var verr *model.ValidationError
+		if apperr.CodeOf(err) != apperr.Invalid || !errors.As(err, &verr) || len(verr.Fields) != 2 {
+			t.Fatalf("got %v, want BAD_USER_INPUT naming age and sex", err)
+		}
+		page, err := s.History(ctx, userID, 10, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Requests) != 1 || page.Requests[0].Response == nil || page.Requests[0].Response.Status != store.StatusInvalidInput ||
+			page.Requests[0].Response.YhatProb != nil {
+			t.Fatalf("refused input's log: %+v", page.Requests)
+		}
+
+		// A user who no longer exists gets no prediction and no log rows.
+		if _, err := s.Predict(ctx, userID+1000, seedInput()); apperr.CodeOf(err) != apperr.Unauthenticated {
+			t.Errorf("unknown user: %v, want UNAUTHENTICATED", err)
+		}
+	})
+}
+
+func TestHistoryArguments(t *testing.T) {
+	t.Parallel()
+	m := loadServedModel(t)
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := NewService(m, db)
+		userID := newUser(t, db, "pager")
+		for range 5 {
+			if _, err := s.Predict(ctx, userID, seedInput()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tests := []struct {
+			name  string
+			first int
+			after string
+			want  apperr.Code
+		}{
+			{"zero", 0, "", apperr.Invalid},
+			{"over the maximum", MaxPageSize + 1, "", apperr.Invalid},
+			{"not a cursor", 10, "garbage", apperr.Invalid},
+			{"foreign cursor", 10, "eyJpZCI6MX0", apperr.Invalid},
+		}
+		for _, tt := range tests {
+			if _, err := s.History(ctx, userID, tt.first, tt.after, nil); apperr.CodeOf(err) != tt.want {
+				t.Errorf("%s: %v, want %s", tt.name, err, tt.want)
+			}
+		}
+		first, err := s.History(ctx, userID, 3, "", nil)
+		if err != nil || len(first.Requests) != 3 || !first.HasNextPage || first.TotalCount != 5 {
+			t.Fatalf("first page: %v %+v", err, first)
+		}
+		rest, err := s.History(ctx, userID, 3, first.Cursors[2], nil)
+		if err != nil || len(rest.Requests) != 2 || rest.HasNextPage || rest.Requests[0].ID >= first.Requests[2].ID {
+			t.Fatalf("second page: %v %+v", err, rest)
+		}
+	})
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, id := range []int64{1, 42, 1 << 40} {
+		got, err := DecodeCursor(EncodeCursor(id))
+		if err != nil || got != id {
+			t.Errorf("DecodeCursor(EncodeCursor(%d)) = %d, %v", id, got, err)
+		}
+	}
+}
