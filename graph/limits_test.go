@@ -1,0 +1,99 @@
+package graph
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+)
+
+// limitedServer runs the schema with no resolvers behind it: any operation a
+// limit lets through panics, so a refusal proves the limit ran first.
+func limitedServer(t *testing.T, ext ...interface{ ExtensionName() string }) *handler.Server {
+	t.Helper()
+	srv := handler.New(NewExecutableSchema(Config{}))
+	srv.AddTransport(transport.POST{})
+	srv.Use(extension.Introspection{})
+	for _, e := range ext {
+		switch e := e.(type) {
+		case depthLimit:
+			srv.Use(e)
+		case oncePerOperation:
+			srv.Use(e)
+		}
+	}
+	return srv
+}
+
+func send(t *testing.T, h http.Handler, query string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+func TestDepthLimit(t *testing.T) {
+	t.Parallel()
+	srv := limitedServer(t, depthLimit{max: 3})
+	tests := []struct {
+		name    string
+		query   string
+		refused bool
+	}{
+		{name: "four levels", query: `{ me { requests { edges { cursor } } } }`, refused: true},
+		{name: "four levels through a fragment", query: `query { me { ...R } } fragment R on Viewer { requests { edges { cursor } } }`, refused: true},
+		{name: "four levels through an inline fragment", query: `{ me { ... on Viewer { requests { edges { cursor } } } } }`, refused: true},
+		{name: "introspection is exempt", query: `{ __schema { types { fields { type { ofType { ofType { name } } } } } } }`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, body := send(t, srv, tt.query)
+			refused := strings.Contains(body, "levels deep")
+			if refused != tt.refused {
+				t.Errorf("refused=%v, want %v: %s", refused, tt.refused, body)
+			}
+		})
+	}
+}
+
+func TestOncePerOperation(t *testing.T) {
+	t.Parallel()
+	srv := limitedServer(t, oncePerOperation{fields: []string{"token", "registerUser"}})
+	tests := []struct {
+		name  string
+		query string
+	}{
+		{name: "aliases", query: `mutation { a: token(input: {username: "u", password: "p"}) { token } b: token(input: {username: "u", password: "q"}) { token } }`},
+		{name: "fragments", query: `mutation { ...T ...U } fragment T on Mutation { token(input: {username: "u", password: "p"}) { token } } fragment U on Mutation { again: token(input: {username: "u", password: "q"}) { token } }`},
+		{name: "registrations", query: `mutation { a: registerUser(input: {username: "a", password: "pppppppp", email: "a@b.c"}) { user { id } } b: registerUser(input: {username: "b", password: "pppppppp", email: "a@b.c"}) { user { id } } }`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, body := send(t, srv, tt.query)
+			if !strings.Contains(body, "at most once per operation") {
+				t.Errorf("not refused: %s", body)
+			}
+		})
+	}
+}
+
+func TestRequestsComplexity(t *testing.T) {
+	t.Parallel()
+	first := 100
+	if got := requestsComplexity(10, &first); got != 1001 {
+		t.Errorf("requestsComplexity(10, 100) = %d, want 1001", got)
+	}
+	if got := requestsComplexity(10, nil); got != 201 {
+		t.Errorf("requestsComplexity(10, default 20) = %d, want 201", got)
+	}
+}

@@ -1,0 +1,112 @@
+// Package config reads mlapi's settings from flags and the environment; a
+// flag wins over its environment variable, which wins over the default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the server needs to start.
+type Config struct {
+	Addr            string
+	DatabaseURL     string
+	ModelDir        string
+	JWTSecret       string
+	TokenTTL        time.Duration
+	LogLevel        slog.Level
+	LogFormat       string
+	GraphiQL        bool
+	Introspection   bool
+	DBMaxConns      int
+	MaxHashes       int
+	ShutdownTimeout time.Duration
+}
+
+// setting is one flag with the environment variable that sets its default.
+type setting struct {
+	flag, env, usage string
+}
+
+// Parse reads the serve command's flags from args and its environment from
+// getenv. -h prints every setting with its variable to output and returns
+// flag.ErrHelp.
+func Parse(args []string, getenv func(string) string, output io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("mlapi", flag.ContinueOnError)
+	fs.SetOutput(output)
+	var cfg Config
+	var errs []error
+	env := func(s setting, fallback string) string {
+		if v := getenv(s.env); v != "" {
+			return v
+		}
+		return fallback
+	}
+	str := func(p *string, s setting, fallback string) {
+		fs.StringVar(p, s.flag, env(s, fallback), s.usage+" ($"+s.env+")")
+	}
+	boolean := func(p *bool, s setting, fallback bool) {
+		v, err := strconv.ParseBool(env(s, strconv.FormatBool(fallback)))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("$%s: %w", s.env, err))
+		}
+		fs.BoolVar(p, s.flag, v, s.usage+" ($"+s.env+")")
+	}
+	integer := func(p *int, s setting, fallback int) {
+		v, err := strconv.Atoi(env(s, strconv.Itoa(fallback)))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("$%s: %w", s.env, err))
+		}
+		fs.IntVar(p, s.flag, v, s.usage+" ($"+s.env+")")
+	}
+	duration := func(p *time.Duration, s setting, fallback time.Duration) {
+		v, err := time.ParseDuration(env(s, fallback.String()))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("$%s: %w", s.env, err))
+		}
+		fs.DurationVar(p, s.flag, v, s.usage+" ($"+s.env+")")
+	}
+	var level string
+	str(&cfg.Addr, setting{"addr", "ADDR", "address to listen on"}, ":8080")
+	str(&cfg.DatabaseURL, setting{"database-url", "DATABASE_URL", "postgres://..., sqlite://PATH or file:PATH; empty: SQLite in ./data/mlapi.db"}, "")
+	str(&cfg.ModelDir, setting{"model-dir", "MODEL_DIR", "directory with model.json and input_schema.json; empty: the model built into the binary"}, "")
+	duration(&cfg.TokenTTL, setting{"token-ttl", "TOKEN_TTL", "lifetime of access tokens"}, 60*time.Minute)
+	str(&level, setting{"log-level", "LOG_LEVEL", "debug, info, warn or error"}, "info")
+	str(&cfg.LogFormat, setting{"log-format", "LOG_FORMAT", "json or text"}, "json")
+	boolean(&cfg.GraphiQL, setting{"graphiql", "GRAPHIQL", "serve GraphiQL at /"}, true)
+	boolean(&cfg.Introspection, setting{"introspection", "INTROSPECTION", "answer GraphQL introspection"}, true)
+	integer(&cfg.DBMaxConns, setting{"db-max-conns", "DB_MAX_CONNS", "database connection pool size"}, 16)
+	integer(&cfg.MaxHashes, setting{"max-concurrent-hashes", "MAX_CONCURRENT_HASHES", "password hashes computed at once (each holds 19 MiB)"}, 4)
+	duration(&cfg.ShutdownTimeout, setting{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long SIGTERM waits for in-flight requests"}, 20*time.Second)
+	fs.Usage = func() {
+		fmt.Fprintf(output, "Usage: mlapi [serve] [flags]\n       mlapi score|migrate|user ... (-h for each)\n\nServes the GraphQL API. Flags, each with the environment variable that sets its default:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(output, "  $JWT_SECRET\n    \tHS256 signing secret, at least 32 bytes; required with PostgreSQL (SQLite: generated once and kept beside the database)\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	cfg.JWTSecret = getenv("JWT_SECRET")
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		errs = append(errs, fmt.Errorf("log level %q: %w", level, err))
+	}
+	if cfg.LogFormat != "json" && cfg.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("log format %q: want json or text", cfg.LogFormat))
+	}
+	if cfg.TokenTTL < time.Minute || cfg.TokenTTL > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("token TTL %s: want between 1m and 24h", cfg.TokenTTL))
+	}
+	if cfg.DBMaxConns < 1 || cfg.MaxHashes < 1 {
+		errs = append(errs, errors.New("db-max-conns and max-concurrent-hashes must be at least 1"))
+	}
+	return cfg, errors.Join(errs...)
+}

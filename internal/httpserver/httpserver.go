@@ -1,0 +1,269 @@
+// Package httpserver is mlapi's HTTP plumbing: the server's timeouts, the
+// middleware every request passes through (recovery, body and header limits,
+// the bearer token, one structured log line), and the health probes.
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/mlapi/mlapi/internal/auth"
+)
+
+// Config sizes the server's limits.
+type Config struct {
+	Addr              string
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	MaxBodyBytes      int64
+}
+
+// DefaultConfig returns limits that refuse slow clients and oversized
+// requests long before they cost anything.
+func DefaultConfig(addr string) Config {
+	return Config{
+		Addr:              addr,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		MaxBodyBytes:      64 << 10,
+	}
+}
+
+// New returns an http.Server serving h with cfg's timeouts.
+func New(cfg Config, h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// Middleware wraps a handler.
+type Middleware func(http.Handler) http.Handler
+
+// Chain applies middleware so that the first listed runs first.
+func Chain(h http.Handler, mw ...Middleware) http.Handler {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
+}
+
+type annotationsKey struct{}
+
+type annotations struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+// Annotate adds attributes to the log line of the request ctx belongs to.
+// Handlers deeper in the stack use it to say what the request was and how it
+// ended without logging a second line.
+func Annotate(ctx context.Context, attrs ...slog.Attr) {
+	a, ok := ctx.Value(annotationsKey{}).(*annotations)
+	if !ok {
+		return
+	}
+	a.mu.Lock()
+	a.attrs = append(a.attrs, attrs...)
+	a.mu.Unlock()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// AccessLog writes one line per request with its outcome and latency. It
+// never logs headers or bodies, which carry tokens and passwords.
+func AccessLog(logger *slog.Logger) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			notes := &annotations{}
+			rec := &statusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), annotationsKey{}, notes)))
+			if rec.status == 0 {
+				rec.status = http.StatusOK
+			}
+			attrs := []slog.Attr{
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status),
+				slog.Int64("bytes", rec.bytes),
+				slog.Duration("latency", time.Since(start)),
+				slog.String("remote", r.RemoteAddr),
+			}
+			notes.mu.Lock()
+			attrs = append(attrs, notes.attrs...)
+			notes.mu.Unlock()
+			level := slog.LevelInfo
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			logger.LogAttrs(r.Context(), level, "request", attrs...)
+		})
+	}
+}
+
+// Recover turns a handler's panic into a bare 500 and a logged stack, so one
+// bad request cannot take the process down.
+func Recover(logger *slog.Logger) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					logger.ErrorContext(r.Context(), "handler panic", "panic", p)
+					http.Error(w, "internal error", http.StatusInternalServerError)
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// LimitBody refuses bodies over max bytes: at once with 413 when
+// Content-Length says so, and by failing the read otherwise, so that a large
+// body is never read whole.
+func LimitBody(max int64) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > max {
+				writeJSONError(w, http.StatusRequestEntityTooLarge, "BAD_REQUEST", "the request body is too large")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// maxAuthorizationBytes bounds the Authorization header: an access token is a
+// few hundred bytes, so anything far larger is refused before it is parsed.
+const maxAuthorizationBytes = 4 << 10
+
+// BearerToken puts the request's access token, if any, in its context. The
+// token is verified by the operations that need a caller, so that a stale
+// token does not stop a client from logging in again.
+func BearerToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Get("Authorization")
+		if header == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if len(header) > maxAuthorizationBytes {
+			writeJSONError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "the Authorization header is too large")
+			return
+		}
+		token, ok := auth.BearerToken(header)
+		if !ok {
+			writeJSONError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "the Authorization header must be 'Bearer <token>'")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(auth.WithToken(r.Context(), token)))
+	})
+}
+
+// SecurityHeaders sets headers that keep browsers from sniffing or framing
+// the API's answers.
+func SecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeJSONError answers in GraphQL's error shape, so clients parse one format.
+func writeJSONError(w http.ResponseWriter, status int, code, message string) {
+	type gqlError struct {
+		Message    string            `json:"message"`
+		Extensions map[string]string `json:"extensions"`
+	}
+	body, _ := json.Marshal(map[string][]gqlError{
+		"errors": {{Message: message, Extensions: map[string]string{"code": code}}},
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// Checker reports whether a dependency is ready to serve.
+type Checker interface {
+	Ready(ctx context.Context) error
+}
+
+// CheckerFunc adapts a function to Checker.
+type CheckerFunc func(ctx context.Context) error
+
+// Ready calls f.
+func (f CheckerFunc) Ready(ctx context.Context) error { return f(ctx) }
+
+// Health answers /healthz: the process is up and serving.
+func Health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}`))
+}
+
+// Ready answers /readyz: 200 when every checker passes within timeout, 503
+// otherwise. The reason goes to the log, not to the (unauthenticated) caller.
+func Ready(logger *slog.Logger, timeout time.Duration, checkers map[string]Checker) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		for name, c := range checkers {
+			if err := c.Ready(ctx); err != nil {
+				if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+					return
+				}
+				logger.WarnContext(ctx, "not ready", "check", name, "err", err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "check": name})
+				return
+			}
+		}
+		_, _ = w.Write([]byte(`{"status":"ready"}`))
+	})
+}
