@@ -1,0 +1,205 @@
+// Command mlapi serves an XGBoost model behind an authenticated, audited
+// GraphQL API. This file wires the pieces together; the work is done in
+// internal/ and graph/.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/mlapi/mlapi/graph"
+	"github.com/mlapi/mlapi/internal/account"
+	"github.com/mlapi/mlapi/internal/auth"
+	"github.com/mlapi/mlapi/internal/config"
+	"github.com/mlapi/mlapi/internal/httpserver"
+	"github.com/mlapi/mlapi/internal/model"
+	"github.com/mlapi/mlapi/internal/prediction"
+	"github.com/mlapi/mlapi/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mlapi:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches to a sub-command; serving is the default.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "serve":
+			return serve(ctx, args[1:], getenv, stderr)
+		case "score":
+			return scoreCommand(ctx, args[1:], stdin, stdout, stderr)
+		case "migrate":
+			return migrateCommand(ctx, args[1:], getenv, stdout, stderr)
+		case "user":
+			return userCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
+		}
+	}
+	return serve(ctx, args, getenv, stderr)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// app is the assembled service: its HTTP handler and what must be closed.
+type app struct {
+	handler http.Handler
+	db      *store.DB
+}
+
+// newApp loads the model, opens and migrates the database, and assembles the
+// services behind the HTTP handler.
+func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
+	m, err := loadModel(cfg.ModelDir)
+	if err != nil {
+		return nil, err
+	}
+	info := m.Info()
+	logger.Info("model loaded", "version", info.Version, "trees", info.NumTrees, "max_depth", info.MaxDepth, "xgboost", info.XGBoostVersion)
+
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("database ready", "database", store.Redact(cfg.DatabaseURL), "dialect", db.Dialect())
+	handler, err := newHandler(cfg, logger, m, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &app{handler: handler, db: db}, nil
+}
+
+func newHandler(cfg config.Config, logger *slog.Logger, m *model.Model, db *store.DB) (http.Handler, error) {
+	secret, err := jwtSecret(cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: secret, TTL: cfg.TokenTTL})
+	if err != nil {
+		return nil, err
+	}
+	accounts := account.NewService(db,
+		auth.NewPasswords(auth.DefaultPasswordParams(), cfg.MaxHashes),
+		tokens,
+		auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}))
+	resolver, err := graph.NewResolver(accounts, prediction.NewService(m, db), m.Info())
+	if err != nil {
+		return nil, fmt.Errorf("model %s does not fit the API: %w", m.Info().Version, err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /query", graph.NewHandler(resolver, graph.Options{
+		Introspection: cfg.Introspection,
+		Limits:        graph.DefaultLimits(),
+		Logger:        logger,
+	}))
+	mux.HandleFunc("GET /healthz", httpserver.Health)
+	mux.Handle("GET /readyz", httpserver.Ready(logger, 2*time.Second, map[string]httpserver.Checker{
+		"database": httpserver.CheckerFunc(db.Ping),
+	}))
+	if cfg.GraphiQL {
+		mux.Handle("GET /{$}", playground.Handler("mlapi", "/query"))
+	}
+	return httpserver.Chain(mux,
+		httpserver.AccessLog(logger),
+		httpserver.Recover(logger),
+		httpserver.SecurityHeaders,
+		httpserver.LimitBody(httpserver.DefaultConfig(cfg.Addr).MaxBodyBytes),
+		httpserver.BearerToken,
+	), nil
+}
+
+// serve runs the API until ctx is cancelled (SIGINT or SIGTERM), then drains
+// in-flight requests and returns nil, so the process exits 0.
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.Parse(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	srv := httpserver.New(httpserver.DefaultConfig(cfg.Addr), a.handler, logger)
+
+	listener, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	logger.Info("serving", "addr", listener.Addr().String(), "graphiql", cfg.GraphiQL, "introspection", cfg.Introspection)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(listener) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// openDatabase opens and migrates the configured database.
+func openDatabase(ctx context.Context, cfg config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxOpenConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// jwtSecret returns $JWT_SECRET, or on the embedded SQLite default a secret
+// generated once and kept beside the database so tokens survive restarts.
+// PostgreSQL means production: there the secret must be given.
+func jwtSecret(cfg config.Config, db *store.DB) ([]byte, error) {
+	if cfg.JWTSecret != "" {
+		if len(cfg.JWTSecret) < 32 {
+			return nil, errors.New("JWT_SECRET must be at least 32 bytes")
+		}
+		return []byte(cfg.JWTSecret), nil
+	}
+	dir, ok := db.SQLiteDir()
+	if !ok {
+		return nil, errors.New("JWT_SECRET (at least 32 bytes) is required with PostgreSQL")
+	}
+	return auth.LoadOrCreateSecret(dir)
+}

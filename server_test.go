@@ -1,0 +1,755 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/mlapi/mlapi/internal/config"
+	"github.com/mlapi/mlapi/internal/store"
+	"github.com/mlapi/mlapi/internal/store/storetest"
+)
+
+// testAPI is the real HTTP handler, wired as the binary wires it, on a
+// database of its own.
+type testAPI struct {
+	t      *testing.T
+	server *httptest.Server
+	db     *store.DB
+	url    string // the database's URL
+}
+
+func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *testAPI {
+	t.Helper()
+	databaseURL := storetest.URL(t, dialect)
+	cfg, err := config.Parse(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabaseURL = databaseURL
+	cfg.JWTSecret = randomSecret(t)
+	for _, f := range adjust {
+		f(&cfg)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := newApp(context.Background(), cfg, logger)
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	server := httptest.NewServer(a.handler)
+	t.Cleanup(func() {
+		server.Close()
+		a.db.Close()
+	})
+	return &testAPI{t: t, server: server, db: a.db, url: databaseURL}
+}
+
+func randomSecret(t testing.TB) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type gqlResponse struct {
+	Status int
+	Data   map[string]json.RawMessage `json:"data"`
+	Errors []gqlError                 `json:"errors"`
+	Raw    string
+}
+
+func (r gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	code, _ := r.Errors[0].Extensions["code"].(string)
+	return code
+}
+
+// field decodes one top-level field of data into v.
+func (r gqlResponse) field(t testing.TB, name string, v any) {
+	t.Helper()
+	raw, ok := r.Data[name]
+	if !ok {
+		t.Fatalf("no %q in data: %s", name, r.Raw)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("decode %s: %v in %s", name, err, r.Raw)
+	}
+}
+
+// post sends one GraphQL request with an optional bearer token.
+func (a *testAPI) post(token, query string, variables map[string]any) gqlResponse {
+	a.t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": variables})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return a.raw(token, "application/json", body)
+}
+
+func (a *testAPI) raw(token, contentType string, body []byte) gqlResponse {
+	a.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, a.server.URL+"/query", bytes.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return doGraphQL(a.t, a.server.Client(), req)
+}
+
+func doGraphQL(t testing.TB, client *http.Client, req *http.Request) gqlResponse {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("POST /query: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := gqlResponse{Status: resp.StatusCode, Raw: string(b)}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("answer is not JSON (%d): %s", resp.StatusCode, b)
+	}
+	return out
+}
+
+const registerMutation = `mutation($u: String!, $p: String!, $e: String!) {
+  registerUser(input: {username: $u, password: $p, email: $e}) { user { id username email enabled createdAt role } } }`
+
+const tokenMutation = `mutation($u: String!, $p: String!) { token(input: {username: $u, password: $p}) { token tokenType expiresAt } }`
+
+const predictMutation = `mutation($in: PredictInput!) { predict(input: $in) {
+  id requestId yhatProb yhat margin modelVersion createdAt contributions { feature field value } bias } }`
+
+// seedInput is the seed document's example, as GraphQL variables.
+func seedInput() map[string]any {
+	return map[string]any{
+		"age": 25, "creatininePhosphokinase": 1000, "ejectionFraction": 35, "platelets": 500000,
+		"serumCreatinine": 8, "serumSodium": 135, "sex": true, "highBloodPressure": false,
+	}
+}
+
+// register creates a user and returns its id.
+func (a *testAPI) register(username, password string) string {
+	a.t.Helper()
+	resp := a.post("", registerMutation, map[string]any{"u": username, "p": password, "e": username + "@example.com"})
+	if len(resp.Errors) > 0 {
+		a.t.Fatalf("registerUser %s: %s", username, resp.Raw)
+	}
+	var payload struct{ User struct{ ID string } }
+	resp.field(a.t, "registerUser", &payload)
+	return payload.User.ID
+}
+
+func (a *testAPI) token(username, password string) string {
+	a.t.Helper()
+	resp := a.post("", tokenMutation, map[string]any{"u": username, "p": password})
+	if len(resp.Errors) > 0 {
+		a.t.Fatalf("token %s: %s", username, resp.Raw)
+	}
+	var payload struct{ Token string }
+	resp.field(a.t, "token", &payload)
+	return payload.Token
+}
+
+// user registers a user and returns its id and a token.
+func (a *testAPI) user(username string) (id, token string) {
+	a.t.Helper()
+	id = a.register(username, "correct horse battery")
+	return id, a.token(username, "correct horse battery")
+}
+
+// sql opens the API's database on a connection of its own, the way an
+// operator inspects the tables.
+func (a *testAPI) sql() *sql.DB {
+	a.t.Helper()
+	driver, dsn := "pgx", a.url
+	if path, ok := strings.CutPrefix(a.url, "sqlite://"); ok {
+		driver, dsn = "sqlite", path
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// queryInt runs a query returning one integer.
+func (a *testAPI) queryInt(query string) int {
+	a.t.Helper()
+	var n int
+	if err := a.sql().QueryRow(query).Scan(&n); err != nil {
+		a.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func (a *testAPI) count(table string) int {
+	a.t.Helper()
+	return a.queryInt("SELECT count(*) FROM " + table)
+}
+
+type predictionAnswer struct {
+	ID            string
+	RequestID     string
+	YhatProb      json.Number
+	Yhat          int
+	Margin        float64
+	ModelVersion  string
+	Contributions []struct {
+		Feature, Field string
+		Value          float64
+	}
+	Bias float64
+}
+
+// forEachDatabase runs test on SQLite, and on PostgreSQL when
+// TEST_DATABASE_URL is set (under CI=true it must be).
+func forEachDatabase(t *testing.T, test func(t *testing.T, dialect string)) {
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			test(t, dialect)
+		})
+	}
+}
+
+func TestSeedFlow(t *testing.T) {
+	t.Parallel()
+	forEachDatabase(t, func(t *testing.T, dialect string) {
+		api := newTestAPI(t, dialect)
+		userID, token := api.user("ada")
+
+		resp := api.post(token, predictMutation, map[string]any{"in": seedInput()})
+		if len(resp.Errors) > 0 {
+			t.Fatalf("predict: %s", resp.Raw)
+		}
+		var p predictionAnswer
+		resp.field(t, "predict", &p)
+		if p.YhatProb.String() != "0.5124506" || p.Yhat != 1 {
+			t.Errorf("seed example: yhatProb %s yhat %d, want 0.5124506 and 1", p.YhatProb, p.Yhat)
+		}
+		sum := p.Bias
+		for _, c := range p.Contributions {
+			sum += c.Value
+		}
+		if len(p.Contributions) != 8 || math.Abs(sum-p.Margin) > 1e-5 {
+			t.Errorf("contributions %v + bias %v = %v, want margin %v", p.Contributions, p.Bias, sum, p.Margin)
+		}
+
+		history := api.post(token, `query { me { id username requests(first: 20) { totalCount pageInfo { hasNextPage endCursor }
+		  edges { cursor node { id createdAt input response { id yhatProb yhat modelVersion status errorCode } } } } } }`, nil)
+		var me struct {
+			ID       string
+			Username string
+			Requests struct {
+				TotalCount int
+				PageInfo   struct{ HasNextPage bool }
+				Edges      []struct {
+					Node struct {
+						ID       string
+						Input    map[string]any
+						Response struct {
+							ID           string
+							YhatProb     json.Number
+							Yhat         int
+							ModelVersion string
+							Status       string
+						}
+					}
+				}
+			}
+		}
+		history.field(t, "me", &me)
+		if me.ID != userID || me.Requests.TotalCount != 1 || len(me.Requests.Edges) != 1 || me.Requests.PageInfo.HasNextPage {
+			t.Fatalf("history: %s", history.Raw)
+		}
+		node := me.Requests.Edges[0].Node
+		if node.ID != p.RequestID || node.Response.ID != p.ID || node.Response.YhatProb.String() != "0.5124506" ||
+			node.Response.Status != "OK" || node.Response.ModelVersion != p.ModelVersion {
+			t.Errorf("logged request %+v does not match the prediction %+v", node, p)
+		}
+		if node.Input["serum_creatinine"] != float64(8) || node.Input["sex"] != true {
+			t.Errorf("logged input %v, want the features as received", node.Input)
+		}
+
+		// The seed's own output shape is kept in responses.output.
+		var output string
+		if err := api.sql().QueryRow("SELECT output FROM responses").Scan(&output); err != nil {
+			t.Fatal(err)
+		}
+		var seedShape map[string]string
+		if err := json.Unmarshal([]byte(output), &seedShape); err != nil || seedShape["yhat_prob"] != "0.5124506" || seedShape["yhat"] != "1" {
+			t.Errorf("responses.output = %s, want the seed's shape", output)
+		}
+
+		one := api.post(token, `query($id: ID!) { request(id: $id) { id input response { yhatProb } } }`, map[string]any{"id": p.RequestID})
+		if !strings.Contains(one.Raw, `"yhatProb":0.5124506`) {
+			t.Errorf("request(id): %s", one.Raw)
+		}
+		status := api.post("", `query($t: String!) { tokenStatus(token: $t) { valid expiresAt } }`, map[string]any{"t": token})
+		if !strings.Contains(status.Raw, `"valid":true`) {
+			t.Errorf("tokenStatus: %s", status.Raw)
+		}
+		info := api.post("", `{ model { version objective numTrees features { name field type min max } } }`, nil)
+		if !strings.Contains(info.Raw, `"objective":"binary:logistic"`) || !strings.Contains(info.Raw, `"field":"serumCreatinine"`) {
+			t.Errorf("model: %s", info.Raw)
+		}
+	})
+}
+
+func TestBareTokenIsAccepted(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, store.SQLite)
+	_, token := api.user("bare")
+	req, _ := http.NewRequest(http.MethodPost, api.server.URL+"/query", strings.NewReader(`{"query":"{ me { username } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", token) // as the seed's clients send it
+	resp := doGraphQL(t, api.server.Client(), req)
+	if len(resp.Errors) > 0 || !strings.Contains(resp.Raw, `"username":"bare"`) {
+		t.Fatalf("bare token: %s", resp.Raw)
+	}
+}
+
+func TestHistoryIsTheCallersOwn(t *testing.T) {
+	t.Parallel()
+	forEachDatabase(t, func(t *testing.T, dialect string) {
+		api := newTestAPI(t, dialect)
+		_, alice := api.user("alice")
+		_, bob := api.user("bob")
+		var requestIDs []string
+		for range 3 {
+			var p predictionAnswer
+			api.post(alice, predictMutation, map[string]any{"in": seedInput()}).field(t, "predict", &p)
+			requestIDs = append(requestIDs, p.RequestID)
+		}
+		for _, id := range requestIDs {
+			resp := api.post(bob, `query($id: ID!) { request(id: $id) { id input } }`, map[string]any{"id": id})
+			if len(resp.Errors) > 0 || string(resp.Data["request"]) != "null" {
+				t.Errorf("bob reading alice's request %s: %s", id, resp.Raw)
+			}
+		}
+		resp := api.post(bob, `{ me { requests { totalCount edges { node { id } } } } }`, nil)
+		if !strings.Contains(resp.Raw, `"totalCount":0`) {
+			t.Errorf("bob's history: %s", resp.Raw)
+		}
+
+		// Alice pages through her own history, newest first, with no gaps.
+		var seen []string
+		after := ""
+		for page := 0; page < 5; page++ {
+			vars := map[string]any{"after": nil}
+			if after != "" {
+				vars["after"] = after
+			}
+			resp := api.post(alice, `query($after: String) { me { requests(first: 2, after: $after) {
+			  totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } } }`, vars)
+			var me struct {
+				Requests struct {
+					TotalCount int
+					PageInfo   struct {
+						HasNextPage bool
+						EndCursor   string
+					}
+					Edges []struct{ Node struct{ ID string } }
+				}
+			}
+			resp.field(t, "me", &me)
+			for _, e := range me.Requests.Edges {
+				seen = append(seen, e.Node.ID)
+			}
+			if !me.Requests.PageInfo.HasNextPage {
+				break
+			}
+			after = me.Requests.PageInfo.EndCursor
+		}
+		want := []string{requestIDs[2], requestIDs[1], requestIDs[0]}
+		if strings.Join(seen, ",") != strings.Join(want, ",") {
+			t.Errorf("pages gave %v, want %v (newest first)", seen, want)
+		}
+		future := api.post(alice, `{ me { requests(since: "2999-01-01T00:00:00Z") { totalCount } } }`, nil)
+		if !strings.Contains(future.Raw, `"totalCount":0`) {
+			t.Errorf("since in the future: %s", future.Raw)
+		}
+	})
+}
+
+func TestErrorCodes(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, store.SQLite)
+	_, token := api.user("grace")
+	outOfRange := seedInput()
+	outOfRange["age"] = -1
+	outOfRange["ejectionFraction"] = 400
+
+	tests := []struct {
+		name     string
+		token    string
+		query    string
+		vars     map[string]any
+		wantCode string
+		check    func(t *testing.T, resp gqlResponse)
+	}{
+		{name: "predict without a token", query: predictMutation, vars: map[string]any{"in": seedInput()}, wantCode: "UNAUTHENTICATED"},
+		{name: "me with a garbage token", token: "a.b.c", query: `{ me { id } }`, wantCode: "UNAUTHENTICATED"},
+		{name: "history without a token", query: `{ me { requests { totalCount } } }`, wantCode: "UNAUTHENTICATED"},
+		{name: "admin operation by a user", token: token, query: `mutation { setUserEnabled(userId: "1", enabled: false) { id } }`, wantCode: "FORBIDDEN"},
+		{name: "delete by a user", token: token, query: `mutation { deleteUser(userId: "1") }`, wantCode: "FORBIDDEN"},
+		{
+			name: "every out-of-range field named", token: token, query: predictMutation, vars: map[string]any{"in": outOfRange}, wantCode: "BAD_USER_INPUT",
+			check: func(t *testing.T, resp gqlResponse) {
+				fields, _ := resp.Errors[0].Extensions["fields"].([]any)
+				var names []string
+				for _, f := range fields {
+					names = append(names, f.(map[string]any)["field"].(string))
+				}
+				if strings.Join(names, ",") != "age,ejectionFraction" {
+					t.Errorf("fields %v, want age and ejectionFraction", names)
+				}
+			},
+		},
+		{name: "missing variable field", token: token, query: predictMutation, vars: map[string]any{"in": map[string]any{"age": 50}}, wantCode: "BAD_USER_INPUT"},
+		{
+			name: "username taken, in another case", query: registerMutation, vars: map[string]any{"u": "GRACE", "p": "another password", "e": "g@example.com"}, wantCode: "CONFLICT",
+			check: func(t *testing.T, resp gqlResponse) {
+				if strings.ContainsAny(resp.Errors[0].Message, "0123456789") {
+					t.Errorf("conflict message reveals an id: %q", resp.Errors[0].Message)
+				}
+			},
+		},
+		{name: "short password", query: registerMutation, vars: map[string]any{"u": "newbie", "p": "short", "e": "n@example.com"}, wantCode: "BAD_USER_INPUT"},
+		{name: "wrong password", query: tokenMutation, vars: map[string]any{"u": "grace", "p": "wrong password!"}, wantCode: "UNAUTHENTICATED"},
+		{name: "unknown user", query: tokenMutation, vars: map[string]any{"u": "nobody", "p": "wrong password!"}, wantCode: "UNAUTHENTICATED"},
+		{name: "page too large", token: token, query: `{ me { requests(first: 101) { totalCount } } }`, wantCode: "BAD_USER_INPUT"},
+		{name: "bad cursor", token: token, query: `{ me { requests(after: "not-a-cursor") { totalCount } } }`, wantCode: "BAD_USER_INPUT"},
+		{name: "bad id", token: token, query: `{ request(id: "x") { id } }`, wantCode: "BAD_USER_INPUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := api.post(tt.token, tt.query, tt.vars)
+			if resp.code() != tt.wantCode {
+				t.Fatalf("code %q, want %q: %s", resp.code(), tt.wantCode, resp.Raw)
+			}
+			if tt.check != nil {
+				tt.check(t, resp)
+			}
+		})
+	}
+	// Same answer for an unknown user and a wrong password.
+	unknown := api.post("", tokenMutation, map[string]any{"u": "nobody", "p": "wrong password!"})
+	wrong := api.post("", tokenMutation, map[string]any{"u": "grace", "p": "wrong password!"})
+	if unknown.Errors[0].Message != wrong.Errors[0].Message {
+		t.Errorf("unknown user %q vs wrong password %q", unknown.Errors[0].Message, wrong.Errors[0].Message)
+	}
+}
+
+func TestRefusedInputIsLogged(t *testing.T) {
+	t.Parallel()
+	forEachDatabase(t, func(t *testing.T, dialect string) {
+		api := newTestAPI(t, dialect)
+		_, token := api.user("lin")
+		in := seedInput()
+		in["serumSodium"] = 1000
+		if resp := api.post(token, predictMutation, map[string]any{"in": in}); resp.code() != "BAD_USER_INPUT" {
+			t.Fatalf("predict: %s", resp.Raw)
+		}
+		resp := api.post(token, `{ me { requests { totalCount edges { node { input response { status errorCode yhatProb } } } } } }`, nil)
+		if !strings.Contains(resp.Raw, `"status":"INVALID_INPUT"`) || !strings.Contains(resp.Raw, `"errorCode":"BAD_USER_INPUT"`) ||
+			!strings.Contains(resp.Raw, `"yhatProb":null`) || !strings.Contains(resp.Raw, `"serum_sodium":1000`) {
+			t.Errorf("refused request's log: %s", resp.Raw)
+		}
+	})
+}
+
+func TestAdminManagesUsers(t *testing.T) {
+	t.Parallel()
+	forEachDatabase(t, func(t *testing.T, dialect string) {
+		api := newTestAPI(t, dialect)
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"user", "create", "--admin", "--username", "root", "--email", "root@example.com"},
+			func(key string) string {
+				if key == "DATABASE_URL" {
+					return api.url
+				}
+				return ""
+			}, strings.NewReader("admin password 1\n"), &out, io.Discard)
+		if err != nil {
+			t.Fatalf("user create --admin: %v", err)
+		}
+		admin := api.token("root", "admin password 1")
+		userID, userToken := api.user("eve")
+		api.post(userToken, predictMutation, map[string]any{"in": seedInput()})
+
+		resp := api.post(admin, `mutation($id: ID!) { setUserEnabled(userId: $id, enabled: false) { id enabled } }`, map[string]any{"id": userID})
+		if !strings.Contains(resp.Raw, `"enabled":false`) {
+			t.Fatalf("disable: %s", resp.Raw)
+		}
+		if got := api.post(userToken, predictMutation, map[string]any{"in": seedInput()}).code(); got != "UNAUTHENTICATED" {
+			t.Errorf("disabled user's predict: %q", got)
+		}
+		if got := api.post(userToken, `{ me { id } }`, nil).code(); got != "UNAUTHENTICATED" {
+			t.Errorf("disabled user's me: %q", got)
+		}
+		if got := api.post("", tokenMutation, map[string]any{"u": "eve", "p": "correct horse battery"}).code(); got != "FORBIDDEN" {
+			t.Errorf("disabled user's login: %q", got)
+		}
+		if n := api.count("requests"); n != 1 {
+			t.Errorf("%d request rows, want 1: refused predictions of a disabled user are not logged", n)
+		}
+
+		resp = api.post(admin, `mutation($id: ID!) { deleteUser(userId: $id) }`, map[string]any{"id": userID})
+		if !strings.Contains(resp.Raw, `"deleteUser":true`) {
+			t.Fatalf("delete: %s", resp.Raw)
+		}
+		if api.count("requests") != 0 || api.count("responses") != 0 {
+			t.Errorf("deleting a user left their requests or responses")
+		}
+		status := api.post("", `query($t: String!) { tokenStatus(token: $t) { valid } }`, map[string]any{"t": userToken})
+		if !strings.Contains(status.Raw, `"valid":false`) {
+			t.Errorf("deleted user's token status: %s", status.Raw)
+		}
+		if got := api.post(admin, `mutation($id: ID!) { deleteUser(userId: $id) }`, map[string]any{"id": userID}).code(); got != "NOT_FOUND" {
+			t.Errorf("deleting a missing user: %q", got)
+		}
+	})
+}
+
+func TestConcurrentPredictionsAreAllLogged(t *testing.T) {
+	t.Parallel()
+	forEachDatabase(t, func(t *testing.T, dialect string) {
+		api := newTestAPI(t, dialect)
+		_, token := api.user("load")
+		const clients, each = 20, 50
+		var wg sync.WaitGroup
+		failures := make(chan string, clients*each)
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					body, _ := json.Marshal(map[string]any{"query": predictMutation, "variables": map[string]any{"in": seedInput()}})
+					req, _ := http.NewRequest(http.MethodPost, api.server.URL+"/query", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+token)
+					resp, err := api.server.Client().Do(req)
+					if err != nil {
+						failures <- err.Error()
+						continue
+					}
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if !bytes.Contains(b, []byte(`"yhatProb":0.5124506`)) {
+						failures <- string(b)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(failures)
+		for f := range failures {
+			t.Errorf("prediction failed: %s", f)
+		}
+		requests, responses := api.count("requests"), api.count("responses")
+		matched := api.queryInt("SELECT count(DISTINCT r.id) FROM requests r JOIN responses s ON s.request_id = r.id")
+		if requests != clients*each || responses != clients*each || matched != clients*each {
+			t.Errorf("%d requests, %d responses, %d matched; want %d each", requests, responses, matched, clients*each)
+		}
+	})
+}
+
+func TestConcurrentRegistrationsOfOneName(t *testing.T) {
+	t.Parallel()
+	forEachDatabase(t, func(t *testing.T, dialect string) {
+		api := newTestAPI(t, dialect)
+		const racers = 4
+		codes := make(chan string, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				name := []string{"twin", "TWIN", "Twin", "twiN"}[i]
+				codes <- api.post("", registerMutation, map[string]any{"u": name, "p": "same password", "e": "t@example.com"}).code()
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		got := map[string]int{}
+		for c := range codes {
+			got[c]++
+		}
+		if got[""] != 1 || got["CONFLICT"] != racers-1 {
+			t.Errorf("outcomes %v, want one success and %d CONFLICT", got, racers-1)
+		}
+		if n := api.count("users"); n != 1 {
+			t.Errorf("%d users, want 1", n)
+		}
+	})
+}
+
+func TestProtections(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, store.SQLite)
+	_, token := api.user("mallory")
+
+	aliases := func(n int, field string) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "a%d: %s\n", i, field)
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		token       string
+		wantStatus  int
+		wantCode    string
+		mustNotSay  string
+	}{
+		{name: "malformed JSON is not echoed", body: `{"query": "{ model { version } }", SECRET-BODY`, wantStatus: 400, wantCode: "BAD_REQUEST", mustNotSay: "SECRET-BODY"},
+		{name: "batching refused", body: `[{"query":"{ model { version } }"}]`, wantStatus: 400, mustNotSay: "version"},
+		{name: "text/plain refused (CSRF)", contentType: "text/plain", body: `{"query":"{ model { version } }"}`, wantStatus: 400},
+		{name: "form refused (CSRF)", contentType: "application/x-www-form-urlencoded", body: `query=%7B+model+%7B+version+%7D+%7D`, wantStatus: 400},
+		{name: "misspelled field has no suggestion", body: `{"query":"{ modle { version } }"}`, wantStatus: 422, wantCode: "GRAPHQL_VALIDATION_FAILED", mustNotSay: "Did you mean"},
+		{name: "misspelled argument has no suggestion", body: `{"query":"{ me { requests(frist: 1) { totalCount } } }"}`, wantStatus: 422, wantCode: "GRAPHQL_VALIDATION_FAILED", mustNotSay: "Did you mean"},
+		{name: "misspelled enum/type has no suggestion", body: `{"query":"query($x: PredictInpt!) { model { version } }"}`, wantStatus: 422, wantCode: "GRAPHQL_VALIDATION_FAILED", mustNotSay: "Did you mean"},
+		{
+			name: "login brute force by aliases", wantStatus: 422, wantCode: "GRAPHQL_VALIDATION_FAILED",
+			body: mustJSON(map[string]any{"query": "mutation {" + aliases(100, `token(input: {username: "mallory", password: "guess-guess"}) { token }`) + "}"}),
+		},
+		{
+			name: "alias overloading of history", token: token, wantStatus: 200, wantCode: "COMPLEXITY_LIMIT_EXCEEDED",
+			body: mustJSON(map[string]any{"query": "{" + aliases(200, `me { requests(first: 100) { edges { node { id input } } } }`) + "}"}),
+		},
+		{name: "huge page", token: token, body: `{"query":"{ me { requests(first: 99999999) { edges { node { id } } } } }"}`, wantStatus: 200, wantCode: "COMPLEXITY_LIMIT_EXCEEDED"},
+		{name: "token limit", body: mustJSON(map[string]any{"query": "{" + aliases(2000, "__typename") + "}"}), wantStatus: 422, wantCode: "GRAPHQL_PARSE_FAILED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			contentType := tt.contentType
+			if contentType == "" {
+				contentType = "application/json"
+			}
+			req, _ := http.NewRequest(http.MethodPost, api.server.URL+"/query", strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", contentType)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := api.server.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, tt.wantStatus, b)
+			}
+			if tt.wantCode != "" && !bytes.Contains(b, []byte(`"code":"`+tt.wantCode+`"`)) {
+				t.Errorf("want code %s: %s", tt.wantCode, b)
+			}
+			if tt.mustNotSay != "" && bytes.Contains(b, []byte(tt.mustNotSay)) {
+				t.Errorf("answer contains %q: %s", tt.mustNotSay, b)
+			}
+		})
+	}
+	// The brute-force attempt was refused before running: the real password
+	// still works, with no attempt spent by the refused document.
+	if api.token("mallory", "correct horse battery") == "" {
+		t.Error("login after the refused brute force failed")
+	}
+}
+
+func TestHTTPLimits(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, store.SQLite)
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		header     map[string]string
+		body       io.Reader
+		wantStatus int
+	}{
+		{name: "5 MB body", method: "POST", path: "/query", body: bytes.NewReader(make([]byte, 5<<20)), wantStatus: http.StatusRequestEntityTooLarge},
+		{name: "mutation over GET", method: "GET", path: "/query?query=mutation%7BdeleteUser(userId:%221%22)%7D", wantStatus: http.StatusMethodNotAllowed},
+		{name: "huge Authorization header", method: "POST", path: "/query", header: map[string]string{"Authorization": "Bearer " + strings.Repeat("a", 100000)}, body: strings.NewReader(`{"query":"{ model { version } }"}`), wantStatus: http.StatusUnauthorized},
+		{name: "healthz", method: "GET", path: "/healthz", wantStatus: http.StatusOK},
+		{name: "readyz", method: "GET", path: "/readyz", wantStatus: http.StatusOK},
+		{name: "GraphiQL", method: "GET", path: "/", wantStatus: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, api.server.URL+tt.path, tt.body)
+			req.Header.Set("Content-Type", "application/json")
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := api.server.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+		})
+	}
+}
+
+func TestProductionSwitches(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, store.SQLite, func(c *config.Config) {
+		c.GraphiQL = false
+		c.Introspection = false
+	})
+	if resp := api.post("", `{ __schema { types { name } } }`, nil); len(resp.Errors) == 0 {
+		t.Errorf("introspection answered with it off: %s", resp.Raw)
+	}
+	resp, err := api.server.Client().Get(api.server.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GraphiQL off: / answered %d", resp.StatusCode)
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
