@@ -3,7 +3,7 @@
 // every operation passes through (limits and the error presenter).
 package graph
 
-//go:generate sh -c "cd .. && go run github.com/99designs/gqlgen generate --config gqlgen.yml"
+//go:generate sh -c "cd .. && go tool gqlgen generate --config gqlgen.yml"
 
 import (
 	"fmt"

@@ -154,24 +154,18 @@ func (r *viewerResolver) Requests(ctx context.Context, obj *store.User, first *i
 	return toConnection(page), nil
 }
 
-// Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
-// Prediction returns PredictionResolver implementation.
 func (r *Resolver) Prediction() PredictionResolver { return &predictionResolver{r} }
 
-// PredictionResponse returns PredictionResponseResolver implementation.
 func (r *Resolver) PredictionResponse() PredictionResponseResolver {
 	return &predictionResponseResolver{r}
 }
 
-// Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
-// User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
-// Viewer returns ViewerResolver implementation.
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
 type (
