@@ -126,9 +126,12 @@ const leafThreshold = math.MaxInt32
 // value < threshold).
 func step(nodes []node, keys []int32, i int32) int32 {
 	n := &nodes[i]
-	// The sign bit of threshold-1-value, computed in int64 where it cannot
-	// overflow, is 1 exactly when value >= threshold.
-	right := int32(uint64(int64(n.threshold)-1-int64(keys[n.slot])) >> 63)
+	// The compiler turns this into a flag-setting compare (SETGE), not a
+	// branch: which way a split goes is unpredictable from row to row.
+	var right int32
+	if keys[n.slot] >= n.threshold {
+		right = 1
+	}
 	return n.left + right
 }
 
@@ -246,7 +249,7 @@ func (m *Model) Predict(x []float64) Prediction {
 func (m *Model) predict(x []float64, keys []int32) Prediction {
 	fillInput(keys, x)
 	margin := m.margin(keys)
-	probability := float32(1 / (1 + math.Exp(-float64(margin))))
+	probability := sigmoid(margin)
 	label := 0
 	if probability > 0.5 {
 		label = 1
