@@ -54,7 +54,13 @@ func MarshalFloat32(f float32) graphql.Marshaler {
 			_, _ = io.WriteString(w, "null")
 			return
 		}
-		_, _ = io.WriteString(w, strconv.FormatFloat(float64(f), 'g', -1, 32))
+		// Plain decimals where JavaScript would print them (5000000, not
+		// 5e+06); exponents only for the very large and very small.
+		format := byte('f')
+		if abs := math.Abs(float64(f)); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+			format = 'g'
+		}
+		_, _ = io.WriteString(w, strconv.FormatFloat(float64(f), format, -1, 32))
 	})
 }
 

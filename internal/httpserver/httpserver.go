@@ -126,7 +126,7 @@ func AccessLog(logger *slog.Logger) Middleware {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status),
 				slog.Int64("bytes", rec.bytes),
-				slog.Duration("latency", time.Since(start)),
+				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
 				slog.String("remote", r.RemoteAddr),
 			}
 			notes.mu.Lock()

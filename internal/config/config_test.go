@@ -1,0 +1,86 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	env := func(vars map[string]string) func(string) string {
+		return func(k string) string { return vars[k] }
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(t *testing.T, c Config)
+		wantErr string
+	}{
+		{
+			name: "defaults",
+			check: func(t *testing.T, c Config) {
+				if c.Addr != ":8080" || c.DatabaseURL != "" || c.TokenTTL != time.Hour || !c.GraphiQL || !c.Introspection {
+					t.Errorf("defaults: %+v", c)
+				}
+			},
+		},
+		{
+			name: "environment",
+			env:  map[string]string{"ADDR": ":9000", "DATABASE_URL": "postgres://x", "TOKEN_TTL": "15m", "GRAPHIQL": "false", "JWT_SECRET": "s", "LOG_LEVEL": "debug"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != ":9000" || c.DatabaseURL != "postgres://x" || c.TokenTTL != 15*time.Minute || c.GraphiQL || c.JWTSecret != "s" || c.LogLevel.String() != "DEBUG" {
+					t.Errorf("from the environment: %+v", c)
+				}
+			},
+		},
+		{
+			name: "a flag wins over its variable",
+			args: []string{"--addr", "127.0.0.1:1", "--introspection=false"},
+			env:  map[string]string{"ADDR": ":9000"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "127.0.0.1:1" || c.Introspection {
+					t.Errorf("flags: %+v", c)
+				}
+			},
+		},
+		{name: "bad duration", env: map[string]string{"TOKEN_TTL": "soon"}, wantErr: "TOKEN_TTL"},
+		{name: "TTL out of range", args: []string{"--token-ttl", "48h"}, wantErr: "token TTL"},
+		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: "log level"},
+		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Parse(tt.args, env(tt.env), &bytes.Buffer{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	_, err := Parse([]string{"--help"}, func(string) string { return "" }, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err %v, want flag.ErrHelp", err)
+	}
+	for _, v := range []string{"ADDR", "DATABASE_URL", "MODEL_DIR", "JWT_SECRET", "TOKEN_TTL", "LOG_LEVEL", "GRAPHIQL", "INTROSPECTION"} {
+		if !strings.Contains(out.String(), "$"+v) {
+			t.Errorf("--help does not mention $%s", v)
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package httpserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlapi/mlapi/internal/auth"
+)
+
+func TestMiddleware(t *testing.T) {
+	t.Parallel()
+	// echo reports what the handler saw: the token in its context and the
+	// body it could read.
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, _ := auth.TokenFrom(r.Context())
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "read: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		_, _ = io.WriteString(w, token+"|"+string(body))
+	})
+	h := Chain(echo, LimitBody(16), BearerToken)
+	tests := []struct {
+		name       string
+		header     string
+		body       io.Reader
+		wantStatus int
+		wantBody   string
+	}{
+		{name: "bearer token", header: "Bearer abc.def.ghi", body: strings.NewReader("hi"), wantStatus: 200, wantBody: "abc.def.ghi|hi"},
+		{name: "bare token, as the seed's clients send it", header: "abc.def.ghi", body: strings.NewReader("hi"), wantStatus: 200, wantBody: "abc.def.ghi|hi"},
+		{name: "no token", body: strings.NewReader("hi"), wantStatus: 200, wantBody: "|hi"},
+		{name: "malformed header", header: "Basic a b", wantStatus: 401},
+		{name: "oversized header", header: "Bearer " + strings.Repeat("a", 5000), wantStatus: 401},
+		{name: "declared body too large", body: strings.NewReader(strings.Repeat("x", 17)), wantStatus: 413},
+		// No Content-Length: the read itself must fail.
+		{name: "streamed body too large", body: io.MultiReader(strings.NewReader(strings.Repeat("x", 17))), wantStatus: 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(http.MethodPost, "/", tt.body)
+			if _, sized := tt.body.(interface{ Len() int }); !sized && tt.body != nil {
+				req.ContentLength = -1
+			}
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.wantStatus, rec.Body)
+			}
+			if tt.wantBody != "" && rec.Body.String() != tt.wantBody {
+				t.Errorf("handler saw %q, want %q", rec.Body, tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestAccessLogOneLineWithoutSecrets(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	h := Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Annotate(r.Context(), slog.String("op", "Predict"))
+		w.WriteHeader(http.StatusTeapot)
+	}), AccessLog(logger), Recover(logger))
+	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(`{"password":"hunter2"}`))
+	req.Header.Set("Authorization", "Bearer secret-token")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+
+	line := logs.String()
+	if strings.Count(line, "\n") != 1 {
+		t.Fatalf("want one log line, got %q", line)
+	}
+	for _, want := range []string{`"status":418`, `"op":"Predict"`, `"latency_ms"`, `"path":"/query"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line lacks %s: %s", want, line)
+		}
+	}
+	for _, secret := range []string{"hunter2", "secret-token"} {
+		if strings.Contains(line, secret) {
+			t.Errorf("log line contains %q: %s", secret, line)
+		}
+	}
+}
+
+func TestRecoverAnswers500(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	h := Recover(slog.New(slog.NewTextHandler(&logs, nil)))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != 500 || strings.Contains(rec.Body.String(), "boom") || !strings.Contains(logs.String(), "boom") {
+		t.Errorf("status %d body %q log %q", rec.Code, rec.Body, logs.String())
+	}
+}
+
+func TestReady(t *testing.T) {
+	t.Parallel()
+	logger := slog.New(slog.DiscardHandler)
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"database answers", nil, 200},
+		{"database down", errors.New("dial tcp 127.0.0.1:5432: connection refused"), 503},
+	}
+	for _, tt := range tests {
+		h := Ready(logger, time.Second, map[string]Checker{"database": CheckerFunc(func(context.Context) error { return tt.err })})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if rec.Code != tt.want || strings.Contains(rec.Body.String(), "5432") {
+			t.Errorf("%s: %d %s", tt.name, rec.Code, rec.Body)
+		}
+	}
+}
