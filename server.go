@@ -127,11 +127,13 @@ func newHandler(cfg config.Config, logger *slog.Logger, m *model.Model, db *stor
 	if cfg.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("mlapi", "/query"))
 	}
+	limits := httpserver.DefaultConfig(cfg.Addr)
 	return httpserver.Chain(mux,
 		httpserver.AccessLog(logger),
 		httpserver.Recover(logger),
 		httpserver.SecurityHeaders,
-		httpserver.LimitBody(httpserver.DefaultConfig(cfg.Addr).MaxBodyBytes),
+		httpserver.Timeout(limits.RequestTimeout),
+		httpserver.LimitBody(limits.MaxBodyBytes),
 		httpserver.BearerToken,
 	), nil
 }

@@ -24,6 +24,10 @@ type Config struct {
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
 	MaxBodyBytes      int64
+	// RequestTimeout bounds the work one request may cause, database waits
+	// included; it is shorter than WriteTimeout so the client still gets an
+	// answer.
+	RequestTimeout time.Duration
 }
 
 // DefaultConfig returns limits that refuse slow clients and oversized
@@ -37,6 +41,7 @@ func DefaultConfig(addr string) Config {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		MaxBodyBytes:      64 << 10,
+		RequestTimeout:    10 * time.Second,
 	}
 }
 
@@ -172,6 +177,19 @@ func LimitBody(max int64) Middleware {
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, max)
 			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Timeout gives every request a deadline, so that a slow database or an
+// exhausted connection pool makes a request fail cleanly instead of holding
+// its connection until the write timeout cuts it.
+func Timeout(d time.Duration) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 }

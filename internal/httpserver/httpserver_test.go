@@ -128,3 +128,17 @@ func TestReady(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeoutSetsADeadline(t *testing.T) {
+	t.Parallel()
+	var deadline time.Time
+	var ok bool
+	h := Timeout(time.Minute)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		deadline, ok = r.Context().Deadline()
+	}))
+	before := time.Now()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	if !ok || deadline.Before(before.Add(59*time.Second)) || deadline.After(time.Now().Add(time.Minute)) {
+		t.Errorf("deadline %v (set: %v), want about a minute from now", deadline, ok)
+	}
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlapi/mlapi/internal/store/storetest"
+)
+
+func TestScoreCommand(t *testing.T) {
+	t.Parallel()
+	header := "sex,age,creatinine_phosphokinase,ejection_fraction,platelets,serum_creatinine,serum_sodium,high_blood_pressure\n"
+	tests := []struct {
+		name    string
+		input   string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, rows [][]string)
+	}{
+		{
+			name:  "seed example, columns in another order, with explanations",
+			input: header + "1,25,1000,35,500000,8,135,0\n",
+			args:  []string{"--explain"},
+			check: func(t *testing.T, rows [][]string) {
+				col := map[string]int{}
+				for i, name := range rows[0] {
+					col[name] = i
+				}
+				if rows[1][col["yhat_prob"]] != "0.5124506" || rows[1][col["yhat"]] != "1" || rows[1][col["sex"]] != "1" {
+					t.Errorf("scored row %v (header %v)", rows[1], rows[0])
+				}
+				if _, ok := col["contrib_serum_creatinine"]; !ok {
+					t.Errorf("no contribution columns: %v", rows[0])
+				}
+			},
+		},
+		{name: "a bad row names its line and writes nothing", input: header + "1,25,1000,35,500000,8,135,0\n1,abc,1000,35,500000,8,135,0\n", wantErr: "line 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			in, out := filepath.Join(dir, "in.csv"), filepath.Join(dir, "out.csv")
+			if err := os.WriteFile(in, []byte(tt.input), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"score", "--input", in, "--output", out}, tt.args...)
+			err := run(context.Background(), args, func(string) string { return "" }, nil, io.Discard, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one naming %q", err, tt.wantErr)
+				}
+				if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
+					t.Errorf("a failed run left %s behind", out)
+				}
+				leftovers, _ := filepath.Glob(filepath.Join(dir, ".score-*"))
+				if len(leftovers) > 0 {
+					t.Errorf("temporary files left: %v", leftovers)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			rows, err := csv.NewReader(f).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, rows)
+		})
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			url := storetest.URL(t, dialect)
+			getenv := func(k string) string {
+				if k == "DATABASE_URL" {
+					return url
+				}
+				return ""
+			}
+			var out bytes.Buffer
+			if err := run(context.Background(), []string{"migrate", "status"}, getenv, nil, &out, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "pending") || strings.Contains(out.String(), "applied") {
+				t.Errorf("status before migrating:\n%s", out.String())
+			}
+			out.Reset()
+			if err := run(context.Background(), []string{"migrate"}, getenv, nil, &out, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			out.Reset()
+			if err := run(context.Background(), []string{"migrate", "status"}, getenv, nil, &out, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "applied") || strings.Contains(out.String(), "pending") {
+				t.Errorf("status after migrating:\n%s", out.String())
+			}
+		})
+	}
+}
