@@ -652,6 +652,10 @@ func TestProtections(t *testing.T) {
 			name: "alias overloading of history", token: token, wantStatus: 200, wantCode: "COMPLEXITY_LIMIT_EXCEEDED",
 			body: mustJSON(map[string]any{"query": "{" + aliases(200, `me { requests(first: 100) { edges { node { id input } } } }`) + "}"}),
 		},
+		{
+			name: "aliased predictions", token: token, wantStatus: 200, wantCode: "COMPLEXITY_LIMIT_EXCEEDED",
+			body: mustJSON(map[string]any{"query": "mutation {" + aliases(60, `predict(input: {age: 25, creatininePhosphokinase: 1000, ejectionFraction: 35, platelets: 500000, serumCreatinine: 8, serumSodium: 135, sex: true, highBloodPressure: false}) { yhat }`) + "}"}),
+		},
 		{name: "huge page", token: token, body: `{"query":"{ me { requests(first: 99999999) { edges { node { id } } } } }"}`, wantStatus: 200, wantCode: "COMPLEXITY_LIMIT_EXCEEDED"},
 		{name: "token limit", body: mustJSON(map[string]any{"query": "{" + aliases(2000, "__typename") + "}"}), wantStatus: 422, wantCode: "GRAPHQL_PARSE_FAILED"},
 	}
@@ -683,8 +687,11 @@ func TestProtections(t *testing.T) {
 			}
 		})
 	}
-	// The brute-force attempt was refused before running: the real password
-	// still works, with no attempt spent by the refused document.
+	// The refused documents ran nothing: no prediction was logged, and the
+	// real password still works, with no attempt spent by the brute force.
+	if n := api.count("requests"); n != 0 {
+		t.Errorf("%d requests logged by refused documents", n)
+	}
 	if api.token("mallory", "correct horse battery") == "" {
 		t.Error("login after the refused brute force failed")
 	}

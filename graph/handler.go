@@ -50,6 +50,11 @@ func NewHandler(resolver *Resolver, opts Options) http.Handler {
 	cfg.Complexity.Viewer.Requests = func(childComplexity int, first *int, _ *string, _ *time.Time) int {
 		return requestsComplexity(childComplexity, first)
 	}
+	// Each prediction is a database commit: aliasing predict must not turn
+	// one document into thousands of writes.
+	cfg.Complexity.Mutation.Predict = func(childComplexity int, _ map[string]any) int {
+		return predictCost + childComplexity
+	}
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))

@@ -96,6 +96,10 @@ func countRootFields(set ast.SelectionSet, counts map[string]int) {
 	}
 }
 
+// predictCost is what one predict costs against the complexity budget: with
+// the default budget, about fifty predictions fit in one operation.
+const predictCost = 50
+
 // requestsComplexity prices a page of requests by its size, so that a few
 // aliased pages of 100 cost what they will make the database do.
 func requestsComplexity(childComplexity int, first *int) int {
