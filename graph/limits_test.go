@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -14,19 +15,12 @@ import (
 
 // limitedServer runs the schema with no resolvers behind it: any operation a
 // limit lets through panics, so a refusal proves the limit ran first.
-func limitedServer(t *testing.T, ext ...interface{ ExtensionName() string }) *handler.Server {
+func limitedServer(t *testing.T, limit graphql.HandlerExtension) *handler.Server {
 	t.Helper()
 	srv := handler.New(NewExecutableSchema(Config{}))
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
-	for _, e := range ext {
-		switch e := e.(type) {
-		case depthLimit:
-			srv.Use(e)
-		case oncePerOperation:
-			srv.Use(e)
-		}
-	}
+	srv.Use(limit)
 	return srv
 }
 
