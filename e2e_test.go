@@ -196,6 +196,10 @@ func TestBinaryEmbeddedDefault(t *testing.T) {
 	if p.YhatProb.String() != "0.5124506" || p.Yhat != 1 {
 		t.Fatalf("seed example over HTTP: %s", resp.Raw)
 	}
+	status := server.post("", `query($t: String!) { tokenStatus(token: $t) { valid expiresAt } }`, map[string]any{"t": token})
+	if !strings.Contains(status.Raw, `"valid":true`) {
+		t.Errorf("token status: %s", status.Raw)
+	}
 	if err := server.stop(); err != nil {
 		t.Fatalf("SIGTERM: exit %v, want status 0", err)
 	}
