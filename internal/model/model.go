@@ -125,11 +125,12 @@ const leafThreshold = math.MaxInt32
 // one when the value is at least the threshold (XGBoost goes left when
 // value < threshold).
 func step(nodes []node, keys []int32, i int32) int32 {
-	n := &nodes[i]
+	// uint32 indices: zero-extending is free where sign-extending is not.
+	n := &nodes[uint32(i)]
 	// The compiler turns this into a flag-setting compare (SETGE), not a
 	// branch: which way a split goes is unpredictable from row to row.
 	var right int32
-	if keys[n.slot] >= n.threshold {
+	if keys[uint32(n.slot)] >= n.threshold {
 		right = 1
 	}
 	return n.left + right
@@ -191,6 +192,10 @@ type scratch struct {
 // on the stack (512 bytes); wider ones take a buffer from the pool.
 const maxStackFeatures = 64
 
+// smallModelFeatures is the widest model whose Predict uses a 128-byte
+// array instead.
+const smallModelFeatures = 16
+
 // walkWidth is how many trees Predict walks side by side.
 const walkWidth = 8
 
@@ -242,6 +247,12 @@ func (m *Model) Predict(x []float64) Prediction {
 		defer m.scratch.Put(s)
 		return m.predict(x, s.keys)
 	}
+	if len(x) <= smallModelFeatures {
+		// Go zeroes a stack array on every call: a small one for small
+		// models keeps that out of the profile.
+		var keys [2 * smallModelFeatures]int32
+		return m.predict(x, keys[:2*len(x)])
+	}
 	var keys [2 * maxStackFeatures]int32
 	return m.predict(x, keys[:2*len(x)])
 }
@@ -278,14 +289,14 @@ func (m *Model) margin(keys []int32) float32 {
 			g = step(nodes, keys, g)
 			h = step(nodes, keys, h)
 		}
-		margin += nodes[a].value
-		margin += nodes[b].value
-		margin += nodes[c].value
-		margin += nodes[d].value
-		margin += nodes[e].value
-		margin += nodes[f].value
-		margin += nodes[g].value
-		margin += nodes[h].value
+		margin += nodes[uint32(a)].value
+		margin += nodes[uint32(b)].value
+		margin += nodes[uint32(c)].value
+		margin += nodes[uint32(d)].value
+		margin += nodes[uint32(e)].value
+		margin += nodes[uint32(f)].value
+		margin += nodes[uint32(g)].value
+		margin += nodes[uint32(h)].value
 	}
 	return margin
 }
