@@ -14,16 +14,18 @@ import (
 
 func TestLogPrediction(t *testing.T) {
 	t.Parallel()
-	invalid := store.PredictionLog{
-		Input:        json.RawMessage(`{"age": "old"}`),
-		Output:       store.ErrorOutput("BAD_USER_INPUT", "age: must be a number"),
-		ModelVersion: "xgb-1",
-		Status:       store.StatusInvalidInput,
-		ErrorCode:    new("BAD_USER_INPUT"),
-	}
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		u := createUser(t, db, "ada")
-		invalid.UserID = u.ID
+		// Built per database: the subtests run in parallel, so a log shared
+		// between them would be a data race on UserID.
+		invalid := store.PredictionLog{
+			UserID:       u.ID,
+			Input:        json.RawMessage(`{"age": "old"}`),
+			Output:       store.ErrorOutput("BAD_USER_INPUT", "age: must be a number"),
+			ModelVersion: "xgb-1",
+			Status:       store.StatusInvalidInput,
+			ErrorCode:    new("BAD_USER_INPUT"),
+		}
 		for _, p := range []store.PredictionLog{okLog(u.ID, 25), invalid} {
 			t.Run(p.Status, func(t *testing.T) {
 				before := count(t, db, "SELECT count(*) FROM requests")
