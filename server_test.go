@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +34,7 @@ type testAPI struct {
 	server *httptest.Server
 	db     *store.DB
 	url    string // the database's URL
+	logs   *syncBuffer
 }
 
 func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *testAPI {
@@ -46,7 +49,8 @@ func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *t
 	for _, f := range adjust {
 		f(&cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	a, err := newApp(context.Background(), cfg, logger)
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
@@ -56,7 +60,7 @@ func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *t
 		server.Close()
 		a.db.Close()
 	})
-	return &testAPI{t: t, server: server, db: a.db, url: databaseURL}
+	return &testAPI{t: t, server: server, db: a.db, url: databaseURL, logs: logs}
 }
 
 func randomSecret(t testing.TB) string {
@@ -486,6 +490,94 @@ func TestRefusedInputIsLogged(t *testing.T) {
 		if !strings.Contains(resp.Raw, `"status":"INVALID_INPUT"`) || !strings.Contains(resp.Raw, `"errorCode":"BAD_USER_INPUT"`) ||
 			!strings.Contains(resp.Raw, `"yhatProb":null`) || !strings.Contains(resp.Raw, `"serum_sodium":1000`) {
 			t.Errorf("refused request's log: %s", resp.Raw)
+		}
+	})
+}
+
+// A predict input refused by GraphQL's own variable coercion gets what a
+// refusal by the model gets: every offending field named, and a log entry.
+func TestVariableRefusals(t *testing.T) {
+	t.Parallel()
+	with := func(changes map[string]any, drop ...string) map[string]any {
+		in := seedInput()
+		maps.Copy(in, changes)
+		for _, name := range drop {
+			delete(in, name)
+		}
+		return in
+	}
+	tests := []struct {
+		name       string
+		anonymous  bool
+		in         any
+		wantCode   string
+		wantFields []string // field:reason as presented
+		wantLogged bool
+	}{
+		{
+			name:     "every kind of problem at once",
+			in:       with(map[string]any{"age": "old", "ejectionFraction": 400, "sex": 1, "bmi": 22}, "platelets", "serumSodium"),
+			wantCode: "BAD_USER_INPUT", wantLogged: true,
+			wantFields: []string{"age:wrong_type", "bmi:unknown_field", "ejectionFraction:out_of_range", "platelets:missing", "serumSodium:missing", "sex:wrong_type"},
+		},
+		{
+			name: "a feature's own name is not its field", in: with(map[string]any{"serum_sodium": 135}, "serumSodium"),
+			wantCode: "BAD_USER_INPUT", wantLogged: true, wantFields: []string{"serumSodium:missing", "serum_sodium:unknown_field"},
+		},
+		{name: "null", in: with(map[string]any{"age": nil}), wantCode: "BAD_USER_INPUT", wantLogged: true, wantFields: []string{"age:missing"}},
+		{name: "a number for a boolean", in: with(map[string]any{"highBloodPressure": 0}), wantCode: "BAD_USER_INPUT", wantLogged: true, wantFields: []string{"highBloodPressure:wrong_type"}},
+		{name: "beyond float64", in: with(map[string]any{"platelets": json.Number("1e400")}), wantCode: "BAD_USER_INPUT", wantLogged: true, wantFields: []string{"platelets:non_finite"}},
+		{name: "without a token", anonymous: true, in: with(map[string]any{"age": "old"}), wantCode: "UNAUTHENTICATED"},
+		{name: "not an object", in: 5, wantCode: "BAD_USER_INPUT"},
+	}
+	forEachDatabase(t, func(t *testing.T, dialect string) {
+		api := newTestAPI(t, dialect)
+		_, token := api.user("noor")
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				caller := token
+				if tt.anonymous {
+					caller = ""
+				}
+				before := api.count("responses WHERE status = 'invalid_input'")
+				resp := api.post(caller, predictMutation, map[string]any{"in": tt.in})
+				if resp.code() != tt.wantCode || len(resp.Errors) != 1 || len(resp.Data) != 0 {
+					t.Fatalf("code %q, want one %s error and no data: %s", resp.code(), tt.wantCode, resp.Raw)
+				}
+				var got []string
+				fields, _ := resp.Errors[0].Extensions["fields"].([]any)
+				for _, f := range fields {
+					f := f.(map[string]any)
+					got = append(got, fmt.Sprint(f["field"], ":", f["reason"]))
+				}
+				if tt.wantFields != nil && !slices.Equal(got, tt.wantFields) {
+					t.Errorf("fields %v, want %v", got, tt.wantFields)
+				}
+				if tt.wantFields != nil && fmt.Sprint(resp.Errors[0].Path) != "[variable in]" {
+					t.Errorf("path %v, want [variable in]", resp.Errors[0].Path)
+				}
+				if logged := api.count("responses WHERE status = 'invalid_input'") - before; logged != map[bool]int{true: 1}[tt.wantLogged] {
+					t.Errorf("%d refusals logged, want logged=%v", logged, tt.wantLogged)
+				}
+			})
+		}
+		// Inline, a wrong literal is the document's own error: each field is
+		// named in an error of its own, and no operation ran to be logged.
+		before := api.count("requests")
+		inline := api.post(token, `mutation { predict(input: {age: "old", creatininePhosphokinase: 1000, ejectionFraction: 35,
+		  platelets: 500000, serumCreatinine: 8, serumSodium: 135, sex: 1}) { id } }`, nil)
+		if len(inline.Errors) != 3 || inline.code() != "GRAPHQL_VALIDATION_FAILED" || api.count("requests") != before {
+			t.Errorf("inline literals: want 3 validation errors (age, sex, highBloodPressure) and nothing logged: %s", inline.Raw)
+		}
+		// The access log reports the refusal, not the coercion error it replaced.
+		if !strings.Contains(api.logs.String(), `"error_codes":["UNAUTHENTICATED"]`) ||
+			!strings.Contains(api.logs.String(), `"error_codes":["BAD_USER_INPUT"]`) {
+			t.Errorf("access log lacks the refusals' codes:\n%s", api.logs.String())
+		}
+		// The log keeps what was sent, unknown fields included.
+		resp := api.post(token, `{ me { requests(first: 100) { edges { node { input } } } } }`, nil)
+		if !strings.Contains(resp.Raw, `"age":"old"`) || !strings.Contains(resp.Raw, `"bmi":22`) {
+			t.Errorf("logged inputs: %s", resp.Raw)
 		}
 	})
 }

@@ -85,12 +85,17 @@ func isVariableError(err *gqlerror.Error) bool {
 	return ok && first == "variable"
 }
 
-// presentFields names every offending field by its GraphQL input field.
+// presentFields names every offending field by its GraphQL input field; an
+// unknown field is named as the client sent it, being no feature's.
 func presentFields(verr *model.ValidationError) []map[string]string {
 	fields := make([]map[string]string, len(verr.Fields))
 	for i, f := range verr.Fields {
+		name := fieldName(f.Field)
+		if f.Reason == model.ReasonUnknown {
+			name = f.Field
+		}
 		fields[i] = map[string]string{
-			"field":   fieldName(f.Field),
+			"field":   name,
 			"reason":  string(f.Reason),
 			"message": f.Message,
 		}

@@ -67,9 +67,14 @@ func NewHandler(resolver *Resolver, opts Options) http.Handler {
 	srv.Use(depthLimit{max: opts.Limits.MaxDepth})
 	srv.Use(oncePerOperation{fields: []string{"token", "registerUser"}})
 	srv.Use(extension.FixedComplexityLimit(opts.Limits.MaxComplexity))
-	srv.SetErrorPresenter(errorPresenter(opts.Logger))
+	present := errorPresenter(opts.Logger)
+	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
+	// gqlgen nests interceptors in the order they are added, the first
+	// outermost: annotateLog must see the refusal's code, not the coercion
+	// error the refusal replaces.
 	srv.AroundResponses(annotateLog)
+	srv.Use(variableRefusals{resolver: resolver, present: present})
 	return srv
 }
 

@@ -25,7 +25,10 @@ type Resolver struct {
 	features []featureField
 }
 
-type featureField struct{ name, field string }
+type featureField struct {
+	name, field string
+	boolean     bool
+}
 
 // NewResolver returns the root resolver. It refuses a model whose features
 // are not exactly PredictInput's fields, so a model swapped in at run time
@@ -36,7 +39,7 @@ func NewResolver(accounts *account.Service, predictions *prediction.Service, inf
 	}
 	features := make([]featureField, len(info.Features))
 	for i, f := range info.Features {
-		features[i] = featureField{name: f.Name, field: fieldName(f.Name)}
+		features[i] = featureField{name: f.Name, field: fieldName(f.Name), boolean: f.Type == model.Boolean}
 	}
 	return &Resolver{
 		accounts:    accounts,
@@ -122,6 +125,16 @@ func (r *Resolver) modelInput(input map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// featureByName finds a model feature by its name.
+func (r *Resolver) featureByName(name string) (featureField, bool) {
+	for _, f := range r.features {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return featureField{}, false
 }
 
 func toFloat32(p *float64) *float32 {

@@ -105,14 +105,19 @@ func (f Feature) convert(value any) (float64, *FieldError) {
 		}
 		v = parsed // ±Inf when out of float64's range: caught below
 	default:
-		return 0, f.fail(ReasonType, "want %s, got %s", f.expected(), describe(value))
+		return 0, f.fail(ReasonType, "want %s, got %s", f.expected(), DescribeJSON(value))
 	}
 	return f.check(v)
 }
 
-// describe names a value's JSON type for a client, without echoing it.
-func describe(value any) string {
+// DescribeJSON names a decoded JSON value's type for a client, without
+// echoing the value.
+func DescribeJSON(value any) string {
 	switch value.(type) {
+	case json.Number, float64, float32, int, int64:
+		return "a number"
+	case bool:
+		return "a boolean"
 	case string:
 		return "a string"
 	case []any:

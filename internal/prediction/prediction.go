@@ -4,10 +4,13 @@
 package prediction
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,6 +128,43 @@ func (s *Service) Predict(ctx context.Context, userID int64, input map[string]an
 		features:     features,
 		model:        s.model,
 	}, nil
+}
+
+// Refuse logs an input that the API refused before it reached Predict, for
+// problems the API's own typing found (a GraphQL Boolean given a number, a
+// field the API does not have), and returns the same BAD_USER_INPUT error
+// Predict would, naming those problems and every other one the model's
+// validation finds in input (keyed by feature names). The caller's problem
+// with a feature replaces the model's with it. When neither finds
+// anything wrong, Refuse logs nothing and returns nil: the caller's typing and
+// the model disagree, and the caller should report its own error.
+func (s *Service) Refuse(ctx context.Context, userID int64, input map[string]any, problems []model.FieldError) error {
+	received, err := json.Marshal(input)
+	if err != nil {
+		return apperr.Wrap(apperr.Invalid, "the input cannot be encoded as JSON", err)
+	}
+	found := slices.Clone(problems)
+	if _, err := s.model.Validate(input); err != nil {
+		var verr *model.ValidationError
+		if !errors.As(err, &verr) {
+			return err
+		}
+		for _, f := range verr.Fields {
+			replaced := slices.ContainsFunc(problems, func(p model.FieldError) bool {
+				return p.Field == f.Field && (p.Reason != model.ReasonUnknown || f.Reason == model.ReasonUnknown)
+			})
+			if !replaced {
+				found = append(found, f)
+			}
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	slices.SortFunc(found, func(a, b model.FieldError) int {
+		return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(string(a.Reason), string(b.Reason)))
+	})
+	return s.logRefusal(ctx, userID, received, &model.ValidationError{Fields: found})
 }
 
 // seedOutput is the Python app's response body, kept as responses.output so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/mlapi/mlapi/internal/apperr"
@@ -103,6 +104,90 @@ func TestPredictRefusalsAreLogged(t *testing.T) {
 		// A user who no longer exists gets no prediction and no log rows.
 		if _, err := s.Predict(ctx, userID+1000, seedInput()); apperr.CodeOf(err) != apperr.Unauthenticated {
 			t.Errorf("unknown user: %v, want UNAUTHENTICATED", err)
+		}
+	})
+}
+
+func TestRefuse(t *testing.T) {
+	t.Parallel()
+	m := loadServedModel(t)
+	withSex := func(v any) map[string]any {
+		in := seedInput()
+		in["sex"] = v
+		return in
+	}
+	tests := []struct {
+		name       string
+		input      map[string]any
+		problems   []model.FieldError
+		want       []string // field:reason, in order; none means nothing is refused
+		wantLogged bool
+	}{
+		{
+			name:     "the caller's problem replaces the model's for that feature",
+			input:    withSex(7),
+			problems: []model.FieldError{{Field: "sex", Reason: model.ReasonType, Message: "want true or false"}},
+			want:     []string{"sex:wrong_type"}, wantLogged: true,
+		},
+		{
+			name:     "the model's problems with other fields are added",
+			input:    map[string]any{"age": -1, "sex": 1},
+			problems: []model.FieldError{{Field: "sex", Reason: model.ReasonType, Message: "want true or false"}},
+			want: []string{"age:out_of_range", "creatinine_phosphokinase:missing", "ejection_fraction:missing",
+				"high_blood_pressure:missing", "platelets:missing", "serum_creatinine:missing", "serum_sodium:missing", "sex:wrong_type"},
+			wantLogged: true,
+		},
+		{
+			name:     "an unknown field named like a feature leaves that feature's own problem",
+			input:    func() map[string]any { in := seedInput(); delete(in, "age"); return in }(),
+			problems: []model.FieldError{{Field: "age", Reason: model.ReasonUnknown, Message: "not a field"}},
+			want:     []string{"age:missing", "age:unknown_field"}, wantLogged: true,
+		},
+		{
+			name:     "an unknown field is named once",
+			input:    map[string]any{"bmi": 22},
+			problems: []model.FieldError{{Field: "bmi", Reason: model.ReasonUnknown, Message: "not a field"}},
+			want: []string{"age:missing", "bmi:unknown_field", "creatinine_phosphokinase:missing", "ejection_fraction:missing",
+				"high_blood_pressure:missing", "platelets:missing", "serum_creatinine:missing", "serum_sodium:missing", "sex:missing"},
+			wantLogged: true,
+		},
+		{
+			name:  "nothing wrong is not refused",
+			input: seedInput(),
+		},
+	}
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := NewService(m, db)
+		userID := newUser(t, db, "kim")
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before, err := s.History(ctx, userID, 1, "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = s.Refuse(ctx, userID, tt.input, tt.problems)
+				var got []string
+				var verr *model.ValidationError
+				if errors.As(err, &verr) {
+					for _, f := range verr.Fields {
+						got = append(got, f.Field+":"+string(f.Reason))
+					}
+				}
+				if (err != nil) != (len(tt.want) > 0) || (err != nil && apperr.CodeOf(err) != apperr.Invalid) || !slices.Equal(got, tt.want) {
+					t.Fatalf("Refuse = %v (fields %v), want %v", err, got, tt.want)
+				}
+				after, err := s.History(ctx, userID, 1, "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if logged := after.TotalCount == before.TotalCount+1; logged != tt.wantLogged {
+					t.Fatalf("history went from %d to %d; logged should be %v", before.TotalCount, after.TotalCount, tt.wantLogged)
+				}
+				if tt.wantLogged && (after.Requests[0].Response == nil || after.Requests[0].Response.Status != store.StatusInvalidInput) {
+					t.Fatalf("logged response %+v, want status invalid_input", after.Requests[0].Response)
+				}
+			})
 		}
 	})
 }
