@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -87,29 +88,23 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// servingAddr finds the address the server logged it listens on.
+var servingAddr = regexp.MustCompile(`msg=serving addr=(127\.0\.0\.1:\d+)`)
 
-// start runs the binary in dir with env and waits until it is ready.
+// start runs the binary in dir with env and waits until it is ready. The
+// server picks its own port and the test reads it from the log: a port
+// found free beforehand could be taken by the time the server binds it.
 func start(t *testing.T, dir string, env ...string) *process {
 	t.Helper()
-	addr := freeAddr(t)
 	cmd := exec.Command(binary(t))
 	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "ADDR=" + addr, "LOG_FORMAT=text"}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "ADDR=127.0.0.1:0", "LOG_FORMAT=text"}, env...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{t: t, cmd: cmd, base: "http://" + addr, logs: logs, exited: make(chan error, 1)}
+	p := &process{t: t, cmd: cmd, logs: logs, exited: make(chan error, 1)}
 	go func() { p.exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -126,6 +121,14 @@ func start(t *testing.T, dir string, env ...string) *process {
 		case err := <-p.exited:
 			t.Fatalf("server exited during start-up: %v\n%s", err, logs.String())
 		default:
+		}
+		if p.base == "" {
+			if m := servingAddr.FindStringSubmatch(logs.String()); m != nil {
+				p.base = "http://" + m[1]
+			} else {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
 		}
 		resp, err := http.Get(p.base + "/readyz")
 		if err == nil {
@@ -306,7 +309,7 @@ type proxy struct {
 }
 
 func newProxy(t *testing.T, target string) *proxy {
-	p := &proxy{t: t, addr: freeAddr(t), target: target, conns: map[net.Conn]struct{}{}}
+	p := &proxy{t: t, addr: "127.0.0.1:0", target: target, conns: map[net.Conn]struct{}{}}
 	p.up()
 	t.Cleanup(p.down)
 	return p
@@ -327,6 +330,7 @@ func (p *proxy) up() {
 	}
 	p.mu.Lock()
 	p.ln = ln
+	p.addr = ln.Addr().String() // up again after down listens on the same port
 	p.mu.Unlock()
 	go func() {
 		for {
@@ -340,6 +344,14 @@ func (p *proxy) up() {
 				continue
 			}
 			p.mu.Lock()
+			if p.ln != ln {
+				// down ran while this pair was being dialled: it must not
+				// outlive the outage.
+				p.mu.Unlock()
+				client.Close()
+				server.Close()
+				continue
+			}
 			p.conns[client], p.conns[server] = struct{}{}, struct{}{}
 			p.mu.Unlock()
 			go func() { io.Copy(server, client); server.Close() }()

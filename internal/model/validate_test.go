@@ -131,7 +131,10 @@ func TestValidationErrorText(t *testing.T) {
 func TestParseText(t *testing.T) {
 	t.Parallel()
 	m := loadTestModel(t, deepModel)
-	feature := func(name string) Feature {
+	// Takes the calling (sub)test: failing the parent from a subtest would
+	// hide the real failure.
+	feature := func(t *testing.T, name string) Feature {
+		t.Helper()
 		i, ok := m.FeatureIndex(name)
 		if !ok {
 			t.Fatalf("no feature %q", name)
@@ -169,7 +172,7 @@ func TestParseText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s=%q", tt.feature, tt.text), func(t *testing.T) {
 			t.Parallel()
-			got, err := feature(tt.feature).ParseText(tt.text)
+			got, err := feature(t, tt.feature).ParseText(tt.text)
 			if tt.reason != "" {
 				var fieldErr *FieldError
 				if !errors.As(err, &fieldErr) || fieldErr.Reason != tt.reason || fieldErr.Field != tt.feature {
