@@ -841,7 +841,11 @@ type Mutation {
   registerUser(input: RegisterUserInput!): RegisterUserPayload!
   "Exchanges a username and password for an access token."
   token(input: TokenInput!): TokenPayload!
-  "Predicts the probability of a death event and logs the request and the response. Requires a token."
+  """
+  Predicts the probability of a death event and logs the request and the response. Requires a token.
+  An input that is refused (a field missing, of the wrong type or out of the model's bounds) is
+  logged too and answered BAD_USER_INPUT, with extensions.fields naming every offending field.
+  """
   predict(input: PredictInput!): Prediction!
   "Enables or disables a user. Admins only."
   setUserEnabled(userId: ID!, enabled: Boolean!): User!
