@@ -365,6 +365,34 @@ func TestSeedFlow(t *testing.T) {
 		if !strings.Contains(info.Raw, `"objective":"binary:logistic"`) || !strings.Contains(info.Raw, `"field":"serumCreatinine"`) {
 			t.Errorf("model: %s", info.Raw)
 		}
+
+		// One access line per request (register, token and the 5 above),
+		// with its outcome and latency, and no password or token anywhere.
+		var requests int
+		for line := range strings.Lines(api.logs.String()) {
+			var entry struct {
+				Msg       string
+				Status    int
+				LatencyMS *float64 `json:"latency_ms"`
+			}
+			if err := json.Unmarshal([]byte(line), &entry); err != nil {
+				t.Fatalf("log line is not JSON: %q", line)
+			}
+			if entry.Msg == "request" {
+				requests++
+				if entry.Status != http.StatusOK || entry.LatencyMS == nil {
+					t.Errorf("access line without status or latency: %s", line)
+				}
+			}
+		}
+		if requests != 7 {
+			t.Errorf("%d access lines, want 7:\n%s", requests, api.logs.String())
+		}
+		for _, secret := range []string{"correct horse battery", token} {
+			if strings.Contains(api.logs.String(), secret) {
+				t.Errorf("the log contains %q", secret)
+			}
+		}
 	})
 }
 
