@@ -331,8 +331,22 @@ func TestSeedFlow(t *testing.T) {
 			}
 		}
 		history.field(t, "me", &me)
-		if me.ID != userID || me.Requests.TotalCount != 1 || len(me.Requests.Edges) != 1 || me.Requests.PageInfo.HasNextPage {
+		if me.ID == "" || me.Requests.TotalCount != 1 || len(me.Requests.Edges) != 1 || me.Requests.PageInfo.HasNextPage {
 			t.Fatalf("history: %s", history.Raw)
+		}
+		// The caller's account as Viewer and as User are two objects of
+		// one account: node(id:) fetches each back as its own type.
+		again := api.post(token, `query($v: ID!, $u: ID!) { v: node(id: $v) { __typename ... on Viewer { username } } u: node(id: $u) { __typename ... on User { username } } }`,
+			map[string]any{"v": me.ID, "u": userID})
+		type named struct {
+			Typename string `json:"__typename"`
+			Username string
+		}
+		var viewerNode, userNode named
+		again.field(t, "v", &viewerNode)
+		again.field(t, "u", &userNode)
+		if viewerNode != (named{"Viewer", "ada"}) || userNode != (named{"User", "ada"}) {
+			t.Errorf("node(id:) of the caller's ids: %s", again.Raw)
 		}
 		node := me.Requests.Edges[0].Node
 		if node.ID != p.RequestID || node.Response.ID != p.ID || node.Response.YhatProb.String() != "0.5124506" ||
@@ -385,8 +399,8 @@ func TestSeedFlow(t *testing.T) {
 				}
 			}
 		}
-		if requests != 7 {
-			t.Errorf("%d access lines, want 7:\n%s", requests, api.logs.String())
+		if requests != 8 {
+			t.Errorf("%d access lines, want 8:\n%s", requests, api.logs.String())
 		}
 		for _, secret := range []string{"correct horse battery", token} {
 			if strings.Contains(api.logs.String(), secret) {

@@ -35,6 +35,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Prediction() PredictionResolver
+	PredictionRequest() PredictionRequestResolver
 	PredictionResponse() PredictionResponseResolver
 	Query() QueryResolver
 	User() UserResolver
@@ -64,6 +65,7 @@ type ComplexityRoot struct {
 		BestIteration  func(childComplexity int) int
 		Booster        func(childComplexity int) int
 		Features       func(childComplexity int) int
+		ID             func(childComplexity int) int
 		MaxDepth       func(childComplexity int) int
 		NumTrees       func(childComplexity int) int
 		Objective      func(childComplexity int) int
@@ -72,10 +74,10 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		DeleteUser     func(childComplexity int, userID int64) int
+		DeleteUser     func(childComplexity int, userID string) int
 		Predict        func(childComplexity int, input map[string]any) int
 		RegisterUser   func(childComplexity int, input gqlmodel.RegisterUserInput) int
-		SetUserEnabled func(childComplexity int, userID int64, enabled bool) int
+		SetUserEnabled func(childComplexity int, userID string, enabled bool) int
 		Token          func(childComplexity int, input gqlmodel.TokenInput) int
 	}
 
@@ -91,6 +93,7 @@ type ComplexityRoot struct {
 		ID            func(childComplexity int) int
 		Margin        func(childComplexity int) int
 		ModelVersion  func(childComplexity int) int
+		Request       func(childComplexity int) int
 		RequestID     func(childComplexity int) int
 		Yhat          func(childComplexity int) int
 		YhatProb      func(childComplexity int) int
@@ -116,7 +119,8 @@ type ComplexityRoot struct {
 	Query struct {
 		Me          func(childComplexity int) int
 		Model       func(childComplexity int) int
-		Request     func(childComplexity int, id int64) int
+		Node        func(childComplexity int, id string) int
+		Request     func(childComplexity int, id string) int
 		TokenStatus func(childComplexity int, token string) int
 	}
 
@@ -176,31 +180,44 @@ type MutationResolver interface {
 	RegisterUser(ctx context.Context, input gqlmodel.RegisterUserInput) (*gqlmodel.RegisterUserPayload, error)
 	Token(ctx context.Context, input gqlmodel.TokenInput) (*gqlmodel.TokenPayload, error)
 	Predict(ctx context.Context, input map[string]any) (*prediction.Result, error)
-	SetUserEnabled(ctx context.Context, userID int64, enabled bool) (*store.User, error)
-	DeleteUser(ctx context.Context, userID int64) (bool, error)
+	SetUserEnabled(ctx context.Context, userID string, enabled bool) (*store.User, error)
+	DeleteUser(ctx context.Context, userID string) (bool, error)
 }
 type PredictionResolver interface {
+	ID(ctx context.Context, obj *prediction.Result) (string, error)
+	RequestID(ctx context.Context, obj *prediction.Result) (string, error)
+	Request(ctx context.Context, obj *prediction.Result) (*store.Request, error)
+
 	Contributions(ctx context.Context, obj *prediction.Result) ([]gqlmodel.FeatureContribution, error)
 	Bias(ctx context.Context, obj *prediction.Result) (float32, error)
 }
+type PredictionRequestResolver interface {
+	ID(ctx context.Context, obj *store.Request) (string, error)
+}
 type PredictionResponseResolver interface {
+	ID(ctx context.Context, obj *store.Response) (string, error)
 	YhatProb(ctx context.Context, obj *store.Response) (*float32, error)
 
 	Status(ctx context.Context, obj *store.Response) (gqlmodel.ResponseStatus, error)
 }
 type QueryResolver interface {
-	Me(ctx context.Context) (*store.User, error)
-	Request(ctx context.Context, id int64) (*store.Request, error)
+	Me(ctx context.Context) (*gqlmodel.Viewer, error)
+	Request(ctx context.Context, id string) (*store.Request, error)
+	Node(ctx context.Context, id string) (gqlmodel.Node, error)
 	Model(ctx context.Context) (*gqlmodel.ModelInfo, error)
 	TokenStatus(ctx context.Context, token string) (*gqlmodel.TokenStatus, error)
 }
 type UserResolver interface {
+	ID(ctx context.Context, obj *store.User) (string, error)
+
 	Role(ctx context.Context, obj *store.User) (gqlmodel.Role, error)
 }
 type ViewerResolver interface {
-	Role(ctx context.Context, obj *store.User) (gqlmodel.Role, error)
+	ID(ctx context.Context, obj *gqlmodel.Viewer) (string, error)
 
-	Requests(ctx context.Context, obj *store.User, first *int, after *string, since *time.Time) (*gqlmodel.RequestConnection, error)
+	Role(ctx context.Context, obj *gqlmodel.Viewer) (gqlmodel.Role, error)
+
+	Requests(ctx context.Context, obj *gqlmodel.Viewer, first *int, after *string, since *time.Time) (*gqlmodel.RequestConnection, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -295,6 +312,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelInfo.Features(childComplexity), true
+	case "ModelInfo.id":
+		if e.ComplexityRoot.ModelInfo.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelInfo.ID(childComplexity), true
 	case "ModelInfo.maxDepth":
 		if e.ComplexityRoot.ModelInfo.MaxDepth == nil {
 			break
@@ -336,7 +359,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DeleteUser(childComplexity, args["userId"].(int64)), true
+		return e.ComplexityRoot.Mutation.DeleteUser(childComplexity, args["userId"].(string)), true
 	case "Mutation.predict":
 		if e.ComplexityRoot.Mutation.Predict == nil {
 			break
@@ -369,7 +392,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SetUserEnabled(childComplexity, args["userId"].(int64), args["enabled"].(bool)), true
+		return e.ComplexityRoot.Mutation.SetUserEnabled(childComplexity, args["userId"].(string), args["enabled"].(bool)), true
 	case "Mutation.token":
 		if e.ComplexityRoot.Mutation.Token == nil {
 			break
@@ -431,6 +454,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Prediction.ModelVersion(childComplexity), true
+	case "Prediction.request":
+		if e.ComplexityRoot.Prediction.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Prediction.Request(childComplexity), true
 	case "Prediction.requestId":
 		if e.ComplexityRoot.Prediction.RequestID == nil {
 			break
@@ -530,6 +559,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Model(childComplexity), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
 	case "Query.request":
 		if e.ComplexityRoot.Query.Request == nil {
 			break
@@ -540,7 +580,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Request(childComplexity, args["id"].(int64)), true
+		return e.ComplexityRoot.Query.Request(childComplexity, args["id"].(string)), true
 	case "Query.tokenStatus":
 		if e.ComplexityRoot.Query.TokenStatus == nil {
 			break
@@ -825,11 +865,31 @@ scalar Time
 "A JSON value, returned as it was logged."
 scalar JSON
 
+"""
+An object with a global id, which node(id:) fetches again. Ids are opaque:
+compare and pass them back, never parse them.
+"""
+interface Node {
+  id: ID!
+}
+
 type Query {
-  "The authenticated caller. Requires a token."
-  me: Viewer!
-  "One of the caller's own requests; null when it does not exist or is another user's. Requires a token."
+  """
+  The authenticated caller; null, with an UNAUTHENTICATED error, without a
+  valid token, so the public fields of the same document are still answered.
+  """
+  me: Viewer
+  """
+  One of the caller's own requests; null when it does not exist or is another user's. Requires a token.
+  Takes a PredictionRequest id (bare integers from earlier versions are accepted too).
+  """
   request(id: ID!): PredictionRequest
+  """
+  Any object by its global id: the caller's own requests, responses and
+  account (as Viewer), the served model, and users for administrators. Null
+  when it does not exist or is not the caller's to see.
+  """
+  node(id: ID!): Node
   "The model being served."
   model: ModelInfo!
   "Whether a token is valid right now (signature, expiry, and an enabled user)."
@@ -847,9 +907,9 @@ type Mutation {
   logged too and answered BAD_USER_INPUT, with extensions.fields naming every offending field.
   """
   predict(input: PredictInput!): Prediction!
-  "Enables or disables a user. Admins only."
+  "Enables or disables a user, by User id (or a bare integer from earlier versions). Admins only."
   setUserEnabled(userId: ID!, enabled: Boolean!): User!
-  "Deletes a user with their requests and responses. Admins only."
+  "Deletes a user with their requests and responses, by User id (or a bare integer from earlier versions). Admins only."
   deleteUser(userId: ID!): Boolean!
 }
 
@@ -859,7 +919,7 @@ enum Role {
 }
 
 "A user account as an administrator or its owner sees it."
-type User {
+type User implements Node {
   id: ID!
   username: String!
   email: String!
@@ -870,7 +930,7 @@ type User {
 }
 
 "The authenticated caller, with their own prediction history."
-type Viewer {
+type Viewer implements Node {
   id: ID!
   username: String!
   email: String!
@@ -903,7 +963,7 @@ type RequestEdge {
 }
 
 "A logged prediction request."
-type PredictionRequest {
+type PredictionRequest implements Node {
   id: ID!
   createdAt: Time!
   "The input as it was received, keyed by the model's feature names."
@@ -919,7 +979,7 @@ enum ResponseStatus {
 }
 
 "The logged answer to a request."
-type PredictionResponse {
+type PredictionResponse implements Node {
   id: ID!
   "The probability of a death event at float32 precision; null when no prediction was made."
   yhatProb: Float
@@ -952,10 +1012,15 @@ input PredictInput {
 }
 
 type Prediction {
-  "The logged response's id."
+  "The logged response's id (a PredictionResponse id)."
   id: ID!
-  "The logged request's id."
+  "The logged request's id (a PredictionRequest id)."
   requestId: ID!
+  """
+  The logged request, with this prediction as its response: what
+  me.requests will list, so a client can add it to a cached history.
+  """
+  request: PredictionRequest!
   "The probability of a death event, at float32 precision as XGBoost computes it."
   yhatProb: Float!
   "1 when yhatProb is above 0.5, else 0."
@@ -1008,7 +1073,9 @@ type TokenStatus {
   expiresAt: Time
 }
 
-type ModelInfo {
+"The served model. Its id changes when another model is served."
+type ModelInfo implements Node {
+  id: ID!
   "SHA-256 of model.json."
   version: String!
   objective: String!
@@ -1075,6 +1142,8 @@ func (ec *executionContext) childFields_ModelFeature(ctx context.Context, field 
 
 func (ec *executionContext) childFields_ModelInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_ModelInfo_id(ctx, field)
 	case "version":
 		return ec.fieldContext_ModelInfo_version(ctx, field)
 	case "objective":
@@ -1113,6 +1182,8 @@ func (ec *executionContext) childFields_Prediction(ctx context.Context, field gr
 		return ec.fieldContext_Prediction_id(ctx, field)
 	case "requestId":
 		return ec.fieldContext_Prediction_requestId(ctx, field)
+	case "request":
+		return ec.fieldContext_Prediction_request(ctx, field)
 	case "yhatProb":
 		return ec.fieldContext_Prediction_yhatProb(ctx, field)
 	case "yhat":
@@ -1379,8 +1450,8 @@ func (ec *executionContext) field_Mutation_deleteUser_args(ctx context.Context, 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
-		func(ctx context.Context, v any) (int64, error) {
-			return ec.unmarshalNID2int64(ctx, v)
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1421,8 +1492,8 @@ func (ec *executionContext) field_Mutation_setUserEnabled_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
-		func(ctx context.Context, v any) (int64, error) {
-			return ec.unmarshalNID2int64(ctx, v)
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1467,12 +1538,26 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_request_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
-		func(ctx context.Context, v any) (int64, error) {
-			return ec.unmarshalNID2int64(ctx, v)
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1781,6 +1866,29 @@ func (ec *executionContext) _ModelFeature_max(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_ModelFeature_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelFeature", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ModelInfo_id(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelInfo_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelInfo_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelInfo", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ModelInfo_version(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelInfo) (ret graphql.Marshaler) {
@@ -2141,7 +2249,7 @@ func (ec *executionContext) _Mutation_setUserEnabled(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetUserEnabled(ctx, fc.Args["userId"].(int64), fc.Args["enabled"].(bool))
+			return ec.Resolvers.Mutation().SetUserEnabled(ctx, fc.Args["userId"].(string), fc.Args["enabled"].(bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.User) graphql.Marshaler {
@@ -2185,7 +2293,7 @@ func (ec *executionContext) _Mutation_deleteUser(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DeleteUser(ctx, fc.Args["userId"].(int64))
+			return ec.Resolvers.Mutation().DeleteUser(ctx, fc.Args["userId"].(string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -2274,18 +2382,18 @@ func (ec *executionContext) _Prediction_id(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Prediction_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return ec.Resolvers.Prediction().ID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNID2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Prediction_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Prediction", field, false, false, "ID")
+	return graphql.NewScalarFieldContext("Prediction", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Prediction_requestId(ctx context.Context, field graphql.CollectedField, obj *prediction.Result) (ret graphql.Marshaler) {
@@ -2297,18 +2405,50 @@ func (ec *executionContext) _Prediction_requestId(ctx context.Context, field gra
 			return ec.fieldContext_Prediction_requestId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.RequestID, nil
+			return ec.Resolvers.Prediction().RequestID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNID2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Prediction_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Prediction", field, false, false, "ID")
+	return graphql.NewScalarFieldContext("Prediction", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Prediction_request(ctx context.Context, field graphql.CollectedField, obj *prediction.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Prediction_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Prediction().Request(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Request) graphql.Marshaler {
+			return ec.marshalNPredictionRequest2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Prediction_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Prediction",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PredictionRequest(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Prediction_yhatProb(ctx context.Context, field graphql.CollectedField, obj *prediction.Result) (ret graphql.Marshaler) {
@@ -2490,18 +2630,18 @@ func (ec *executionContext) _PredictionRequest_id(ctx context.Context, field gra
 			return ec.fieldContext_PredictionRequest_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return ec.Resolvers.PredictionRequest().ID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNID2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_PredictionRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PredictionRequest", field, false, false, "ID")
+	return graphql.NewScalarFieldContext("PredictionRequest", field, true, true, "ID")
 }
 
 func (ec *executionContext) _PredictionRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.Request) (ret graphql.Marshaler) {
@@ -2591,18 +2731,18 @@ func (ec *executionContext) _PredictionResponse_id(ctx context.Context, field gr
 			return ec.fieldContext_PredictionResponse_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return ec.Resolvers.PredictionResponse().ID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNID2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_PredictionResponse_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PredictionResponse", field, false, false, "ID")
+	return graphql.NewScalarFieldContext("PredictionResponse", field, true, true, "ID")
 }
 
 func (ec *executionContext) _PredictionResponse_yhatProb(ctx context.Context, field graphql.CollectedField, obj *store.Response) (ret graphql.Marshaler) {
@@ -2755,11 +2895,11 @@ func (ec *executionContext) _Query_me(ctx context.Context, field graphql.Collect
 			return ec.Resolvers.Query().Me(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *store.User) graphql.Marshaler {
-			return ec.marshalNViewer2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐUser(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Viewer) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐViewer(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2785,7 +2925,7 @@ func (ec *executionContext) _Query_request(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Request(ctx, fc.Args["id"].(int64))
+			return ec.Resolvers.Query().Request(ctx, fc.Args["id"].(string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Request) graphql.Marshaler {
@@ -2813,6 +2953,50 @@ func (ec *executionContext) fieldContext_Query_request(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_request_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gqlmodel.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3269,18 +3453,18 @@ func (ec *executionContext) _User_id(ctx context.Context, field graphql.Collecte
 			return ec.fieldContext_User_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return ec.Resolvers.User().ID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNID2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, "ID")
+	return graphql.NewScalarFieldContext("User", field, true, true, "ID")
 }
 
 func (ec *executionContext) _User_username(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
@@ -3421,7 +3605,7 @@ func (ec *executionContext) fieldContext_User_updatedAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3430,21 +3614,21 @@ func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Viewer_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return ec.Resolvers.Viewer().ID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNID2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, false, false, "ID")
+	return graphql.NewScalarFieldContext("Viewer", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Viewer_username(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_username(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3467,7 +3651,7 @@ func (ec *executionContext) fieldContext_Viewer_username(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3490,7 +3674,7 @@ func (ec *executionContext) fieldContext_Viewer_email(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3513,7 +3697,7 @@ func (ec *executionContext) fieldContext_Viewer_role(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Role")
 }
 
-func (ec *executionContext) _Viewer_enabled(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_enabled(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3536,7 +3720,7 @@ func (ec *executionContext) fieldContext_Viewer_enabled(_ context.Context, field
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_createdAt(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3559,7 +3743,7 @@ func (ec *executionContext) fieldContext_Viewer_createdAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Viewer_updatedAt(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_updatedAt(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3582,7 +3766,7 @@ func (ec *executionContext) fieldContext_Viewer_updatedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Viewer_requests(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_requests(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4900,6 +5084,54 @@ func UnmarshalTokenInput(ctx context.Context, raw any) (gqlmodel.TokenInput, err
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj gqlmodel.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case gqlmodel.Viewer:
+		return ec._Viewer(ctx, sel, &obj)
+	case *gqlmodel.Viewer:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Viewer(ctx, sel, obj)
+	case store.User:
+		return ec._User(ctx, sel, &obj)
+	case *store.User:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._User(ctx, sel, obj)
+	case store.Response:
+		return ec._PredictionResponse(ctx, sel, &obj)
+	case *store.Response:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PredictionResponse(ctx, sel, obj)
+	case store.Request:
+		return ec._PredictionRequest(ctx, sel, &obj)
+	case *store.Request:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PredictionRequest(ctx, sel, obj)
+	case gqlmodel.ModelInfo:
+		return ec._ModelInfo(ctx, sel, &obj)
+	case *gqlmodel.ModelInfo:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ModelInfo(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -5000,7 +5232,7 @@ func (ec *executionContext) _ModelFeature(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var modelInfoImplementors = []string{"ModelInfo"}
+var modelInfoImplementors = []string{"ModelInfo", "Node"}
 
 func (ec *executionContext) _ModelInfo(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.ModelInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, modelInfoImplementors)
@@ -5011,6 +5243,11 @@ func (ec *executionContext) _ModelInfo(ctx context.Context, sel ast.SelectionSet
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ModelInfo")
+		case "id":
+			out.Values[i] = ec._ModelInfo_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "version":
 			out.Values[i] = ec._ModelInfo_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -5194,15 +5431,23 @@ func (ec *executionContext) _Prediction(ctx context.Context, sel ast.SelectionSe
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Prediction")
 		case "id":
-			out.Values[i] = ec._Prediction_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Prediction_id(ctx, field, obj)
+				})
 		case "requestId":
-			out.Values[i] = ec._Prediction_requestId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Prediction_requestId(ctx, field, obj)
+				})
+		case "request":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Prediction_request(ctx, field, obj)
+				})
 		case "yhatProb":
 			out.Values[i] = ec._Prediction_yhatProb(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -5257,7 +5502,7 @@ func (ec *executionContext) _Prediction(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var predictionRequestImplementors = []string{"PredictionRequest"}
+var predictionRequestImplementors = []string{"PredictionRequest", "Node"}
 
 func (ec *executionContext) _PredictionRequest(ctx context.Context, sel ast.SelectionSet, obj *store.Request) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, predictionRequestImplementors)
@@ -5269,24 +5514,25 @@ func (ec *executionContext) _PredictionRequest(ctx context.Context, sel ast.Sele
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PredictionRequest")
 		case "id":
-			out.Values[i] = ec._PredictionRequest_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PredictionRequest_id(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._PredictionRequest_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "input":
 			out.Values[i] = ec._PredictionRequest_input(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "response":
 			out.Values[i] = ec._PredictionRequest_response(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -5305,7 +5551,7 @@ func (ec *executionContext) _PredictionRequest(ctx context.Context, sel ast.Sele
 	return out
 }
 
-var predictionResponseImplementors = []string{"PredictionResponse"}
+var predictionResponseImplementors = []string{"PredictionResponse", "Node"}
 
 func (ec *executionContext) _PredictionResponse(ctx context.Context, sel ast.SelectionSet, obj *store.Response) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, predictionResponseImplementors)
@@ -5317,10 +5563,11 @@ func (ec *executionContext) _PredictionResponse(ctx context.Context, sel ast.Sel
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PredictionResponse")
 		case "id":
-			out.Values[i] = ec._PredictionResponse_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PredictionResponse_id(ctx, field, obj)
+				})
 		case "yhatProb":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -5391,7 +5638,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = graphql.MarshalString("Query")
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
 				})
@@ -5400,6 +5647,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_request(ctx, field)
+				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
 				})
 		case "model":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -5639,7 +5892,7 @@ func (ec *executionContext) _TokenStatus(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var userImplementors = []string{"User"}
+var userImplementors = []string{"User", "Node"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *store.User) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
@@ -5651,10 +5904,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("User")
 		case "id":
-			out.Values[i] = ec._User_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_id(ctx, field, obj)
+				})
 		case "username":
 			out.Values[i] = ec._User_username(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -5703,9 +5957,9 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
-var viewerImplementors = []string{"Viewer"}
+var viewerImplementors = []string{"Viewer", "Node"}
 
-func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *store.User) graphql.Marshaler {
+func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.Viewer) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -5715,10 +5969,11 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Viewer")
 		case "id":
-			out.Values[i] = ec._Viewer_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_id(ctx, field, obj)
+				})
 		case "username":
 			out.Values[i] = ec._Viewer_username(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6193,14 +6448,14 @@ func (ec *executionContext) marshalNFloat2float32(ctx context.Context, sel ast.S
 	return res
 }
 
-func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
-	res, err := scalar.UnmarshalInt64ID(v)
+func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNID2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
 	_ = sel
-	res := scalar.MarshalInt64ID(v)
+	res := graphql.MarshalID(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
@@ -6414,14 +6669,6 @@ func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinter
 	return ec._User(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐUser(ctx context.Context, sel ast.SelectionSet, v *store.User) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Viewer!")
-		return graphql.Null
-	}
-	return ec._Viewer(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -6630,6 +6877,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) marshalONode2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v gqlmodel.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOPredictionRequest2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequest(ctx context.Context, sel ast.SelectionSet, v *store.Request) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -6678,6 +6932,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Viewer) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Viewer(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

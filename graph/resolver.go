@@ -91,6 +91,7 @@ func checkModelFeatures(info model.Info) error {
 
 func toModelInfo(info model.Info) *gqlmodel.ModelInfo {
 	out := &gqlmodel.ModelInfo{
+		ID:             encodeNodeID(nodeModelInfo, info.Version),
 		Version:        info.Version,
 		Objective:      info.Objective,
 		Booster:        info.Booster,

@@ -11,7 +11,6 @@ import (
 
 	"github.com/mlapi/mlapi/graph/gqlmodel"
 	"github.com/mlapi/mlapi/internal/account"
-	"github.com/mlapi/mlapi/internal/apperr"
 	"github.com/mlapi/mlapi/internal/prediction"
 	"github.com/mlapi/mlapi/internal/store"
 )
@@ -46,8 +45,12 @@ func (r *mutationResolver) Predict(ctx context.Context, input map[string]any) (*
 }
 
 // SetUserEnabled is the resolver for the setUserEnabled field.
-func (r *mutationResolver) SetUserEnabled(ctx context.Context, userID int64, enabled bool) (*store.User, error) {
-	user, err := r.accounts.SetUserEnabled(ctx, userID, enabled)
+func (r *mutationResolver) SetUserEnabled(ctx context.Context, userID string, enabled bool) (*store.User, error) {
+	id, err := decodeRowID(nodeUser, userID)
+	if err != nil {
+		return nil, err
+	}
+	user, err := r.accounts.SetUserEnabled(ctx, id, enabled)
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +58,28 @@ func (r *mutationResolver) SetUserEnabled(ctx context.Context, userID int64, ena
 }
 
 // DeleteUser is the resolver for the deleteUser field.
-func (r *mutationResolver) DeleteUser(ctx context.Context, userID int64) (bool, error) {
-	if err := r.accounts.DeleteUser(ctx, userID); err != nil {
+func (r *mutationResolver) DeleteUser(ctx context.Context, userID string) (bool, error) {
+	id, err := decodeRowID(nodeUser, userID)
+	if err != nil {
+		return false, err
+	}
+	if err := r.accounts.DeleteUser(ctx, id); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+func (r *predictionResolver) ID(ctx context.Context, obj *prediction.Result) (string, error) {
+	return encodeRowID(nodeResponse, obj.ID), nil
+}
+
+func (r *predictionResolver) RequestID(ctx context.Context, obj *prediction.Result) (string, error) {
+	return encodeRowID(nodeRequest, obj.RequestID), nil
+}
+
+func (r *predictionResolver) Request(ctx context.Context, obj *prediction.Result) (*store.Request, error) {
+	req := obj.Request()
+	return &req, nil
 }
 
 // Contributions is the resolver for the contributions field.
@@ -77,6 +97,14 @@ func (r *predictionResolver) Bias(ctx context.Context, obj *prediction.Result) (
 	return float32(obj.Explanation().Bias), nil
 }
 
+func (r *predictionRequestResolver) ID(ctx context.Context, obj *store.Request) (string, error) {
+	return encodeRowID(nodeRequest, obj.ID), nil
+}
+
+func (r *predictionResponseResolver) ID(ctx context.Context, obj *store.Response) (string, error) {
+	return encodeRowID(nodeResponse, obj.ID), nil
+}
+
 // YhatProb is the resolver for the yhatProb field.
 func (r *predictionResponseResolver) YhatProb(ctx context.Context, obj *store.Response) (*float32, error) {
 	if obj.YhatProb == nil {
@@ -92,28 +120,25 @@ func (r *predictionResponseResolver) Status(ctx context.Context, obj *store.Resp
 }
 
 // Me is the resolver for the me field.
-func (r *queryResolver) Me(ctx context.Context) (*store.User, error) {
+func (r *queryResolver) Me(ctx context.Context) (*gqlmodel.Viewer, error) {
 	user, err := r.accounts.Authenticate(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &user, nil
+	return &gqlmodel.Viewer{User: user}, nil
 }
 
 // Request is the resolver for the request field.
-func (r *queryResolver) Request(ctx context.Context, id int64) (*store.Request, error) {
-	user, err := r.accounts.Authenticate(ctx)
+func (r *queryResolver) Request(ctx context.Context, id string) (*store.Request, error) {
+	requestID, err := decodeRowID(nodeRequest, id)
 	if err != nil {
 		return nil, err
 	}
-	req, err := r.predictions.Request(ctx, user.ID, id)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &req, nil
+	return nullIfNotFound(r.callerRequest(ctx, requestID))
+}
+
+func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, error) {
+	return r.node(ctx, id)
 }
 
 // Model is the resolver for the model field.
@@ -134,19 +159,27 @@ func (r *queryResolver) TokenStatus(ctx context.Context, token string) (*gqlmode
 	return status, nil
 }
 
+func (r *userResolver) ID(ctx context.Context, obj *store.User) (string, error) {
+	return encodeRowID(nodeUser, obj.ID), nil
+}
+
 // Role is the resolver for the role field.
 func (r *userResolver) Role(ctx context.Context, obj *store.User) (gqlmodel.Role, error) {
 	return role(obj.Role)
 }
 
+func (r *viewerResolver) ID(ctx context.Context, obj *gqlmodel.Viewer) (string, error) {
+	return encodeRowID(nodeViewer, obj.ID), nil
+}
+
 // Role is the resolver for the role field.
-func (r *viewerResolver) Role(ctx context.Context, obj *store.User) (gqlmodel.Role, error) {
+func (r *viewerResolver) Role(ctx context.Context, obj *gqlmodel.Viewer) (gqlmodel.Role, error) {
 	return role(obj.Role)
 }
 
 // Requests is the resolver for the requests field.
-func (r *viewerResolver) Requests(ctx context.Context, obj *store.User, first *int, after *string, since *time.Time) (*gqlmodel.RequestConnection, error) {
-	// obj is always the authenticated caller: Viewer is reachable through me only.
+func (r *viewerResolver) Requests(ctx context.Context, obj *gqlmodel.Viewer, first *int, after *string, since *time.Time) (*gqlmodel.RequestConnection, error) {
+	// obj is always the authenticated caller: me and node(id:) return no other Viewer.
 	page, err := r.predictions.History(ctx, obj.ID, deref(first, 20), deref(after, ""), since)
 	if err != nil {
 		return nil, err
@@ -157,6 +190,10 @@ func (r *viewerResolver) Requests(ctx context.Context, obj *store.User, first *i
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Prediction() PredictionResolver { return &predictionResolver{r} }
+
+func (r *Resolver) PredictionRequest() PredictionRequestResolver {
+	return &predictionRequestResolver{r}
+}
 
 func (r *Resolver) PredictionResponse() PredictionResponseResolver {
 	return &predictionResponseResolver{r}
@@ -171,6 +208,7 @@ func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 type (
 	mutationResolver           struct{ *Resolver }
 	predictionResolver         struct{ *Resolver }
+	predictionRequestResolver  struct{ *Resolver }
 	predictionResponseResolver struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
 	userResolver               struct{ *Resolver }

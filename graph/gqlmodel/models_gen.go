@@ -30,7 +30,9 @@ type ModelFeature struct {
 	Max   *float32    `json:"max,omitempty"`
 }
 
+// The served model. Its id changes when another model is served.
 type ModelInfo struct {
+	ID string `json:"id"`
 	// SHA-256 of model.json.
 	Version   string  `json:"version"`
 	Objective string  `json:"objective"`
@@ -44,6 +46,8 @@ type ModelInfo struct {
 	BestIteration *int           `json:"bestIteration,omitempty"`
 	Features      []ModelFeature `json:"features"`
 }
+
+func (ModelInfo) IsNode() {}
 
 type Mutation struct {
 }

@@ -17,6 +17,7 @@ type Users interface {
 	CreateUser(ctx context.Context, u store.NewUser) (store.User, error)
 	UserByUsername(ctx context.Context, username string) (store.User, error)
 	ActiveUser(ctx context.Context, id int64) (store.User, error)
+	UserByID(ctx context.Context, id int64) (store.User, error)
 	SetUserEnabled(ctx context.Context, id int64, enabled bool) (store.User, error)
 	DeleteUser(ctx context.Context, id int64) error
 }
@@ -140,9 +141,9 @@ var errNoToken = apperr.New(apperr.Unauthenticated, "this operation needs an acc
 // Authenticate returns the enabled user whose token ctx carries. A disabled or
 // deleted user's token stops working here, on the next request.
 func (s *Service) Authenticate(ctx context.Context) (store.User, error) {
-	token, ok := auth.TokenFrom(ctx)
-	if !ok {
-		return store.User{}, errNoToken
+	token, err := callerToken(ctx)
+	if err != nil {
+		return store.User{}, err
 	}
 	claims, err := s.tokens.Verify(token)
 	if err != nil {
@@ -154,15 +155,27 @@ func (s *Service) Authenticate(ctx context.Context) (store.User, error) {
 // CallerID verifies the token ctx carries without a database read; callers
 // use it only where the next storage call re-checks the user itself.
 func (s *Service) CallerID(ctx context.Context) (int64, error) {
-	token, ok := auth.TokenFrom(ctx)
-	if !ok {
-		return 0, errNoToken
+	token, err := callerToken(ctx)
+	if err != nil {
+		return 0, err
 	}
 	claims, err := s.tokens.Verify(token)
 	if err != nil {
 		return 0, err
 	}
 	return claims.UserID, nil
+}
+
+// callerToken returns the access token the request carries, or why it
+// carries none that can be used.
+func callerToken(ctx context.Context) (string, error) {
+	if token, ok := auth.TokenFrom(ctx); ok {
+		return token, nil
+	}
+	if reason, malformed := auth.MalformedCredentials(ctx); malformed {
+		return "", apperr.New(apperr.Unauthenticated, reason)
+	}
+	return "", errNoToken
 }
 
 func (s *Service) activeUser(ctx context.Context, id int64) (store.User, error) {
@@ -212,6 +225,22 @@ func (s *Service) DeleteUser(ctx context.Context, userID int64) error {
 		return apperr.New(apperr.Invalid, "an administrator cannot delete their own account")
 	}
 	return s.users.DeleteUser(ctx, userID)
+}
+
+// User returns a user's account to that user or to an administrator; anyone
+// else is told it does not exist, as they are for a missing user.
+func (s *Service) User(ctx context.Context, userID int64) (store.User, error) {
+	caller, err := s.Authenticate(ctx)
+	if err != nil {
+		return store.User{}, err
+	}
+	switch {
+	case caller.ID == userID:
+		return caller, nil
+	case caller.Role != store.RoleAdmin:
+		return store.User{}, apperr.New(apperr.NotFound, "user not found")
+	}
+	return s.users.UserByID(ctx, userID)
 }
 
 func (s *Service) requireAdmin(ctx context.Context) (store.User, error) {

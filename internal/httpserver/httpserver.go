@@ -200,7 +200,9 @@ const maxAuthorizationBytes = 4 << 10
 
 // BearerToken puts the request's access token, if any, in its context. The
 // token is verified by the operations that need a caller, so that a stale
-// token does not stop a client from logging in again.
+// token does not stop a client from logging in again; a malformed header is
+// recorded for the same operations to refuse. Only a header far larger than
+// any token is refused here, before it is parsed.
 func BearerToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
@@ -214,7 +216,7 @@ func BearerToken(next http.Handler) http.Handler {
 		}
 		token, ok := auth.BearerToken(header)
 		if !ok {
-			writeJSONError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "the Authorization header must be 'Bearer <token>'")
+			next.ServeHTTP(w, r.WithContext(auth.WithMalformedCredentials(r.Context(), "the Authorization header must be 'Bearer <token>'")))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithToken(r.Context(), token)))

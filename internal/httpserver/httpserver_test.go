@@ -21,6 +21,9 @@ func TestMiddleware(t *testing.T) {
 	// body it could read.
 	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, _ := auth.TokenFrom(r.Context())
+		if reason, malformed := auth.MalformedCredentials(r.Context()); malformed {
+			token = "malformed: " + reason
+		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, "read: "+err.Error(), http.StatusBadRequest)
@@ -39,7 +42,9 @@ func TestMiddleware(t *testing.T) {
 		{name: "bearer token", header: "Bearer abc.def.ghi", body: strings.NewReader("hi"), wantStatus: 200, wantBody: "abc.def.ghi|hi"},
 		{name: "bare token, as the seed's clients send it", header: "abc.def.ghi", body: strings.NewReader("hi"), wantStatus: 200, wantBody: "abc.def.ghi|hi"},
 		{name: "no token", body: strings.NewReader("hi"), wantStatus: 200, wantBody: "|hi"},
-		{name: "malformed header", header: "Basic a b", wantStatus: 401},
+		// A malformed header fails only the operations that need a caller.
+		{name: "malformed header", header: "Basic a b", body: strings.NewReader("hi"), wantStatus: 200, wantBody: "malformed: the Authorization header must be 'Bearer <token>'|hi"},
+		{name: "empty bearer", header: "Bearer ", body: strings.NewReader("hi"), wantStatus: 200, wantBody: "malformed: the Authorization header must be 'Bearer <token>'|hi"},
 		{name: "oversized header", header: "Bearer " + strings.Repeat("a", 5000), wantStatus: 401},
 		{name: "declared body too large", body: strings.NewReader(strings.Repeat("x", 17)), wantStatus: 413},
 		// No Content-Length: the read itself must fail.

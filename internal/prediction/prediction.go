@@ -32,6 +32,7 @@ type Log interface {
 	LogPrediction(ctx context.Context, entry store.PredictionLog) (store.LoggedPrediction, error)
 	ListRequests(ctx context.Context, userID int64, q store.PageQuery) (store.RequestPage, error)
 	Request(ctx context.Context, userID, requestID int64) (store.Request, error)
+	Response(ctx context.Context, userID, responseID int64) (store.Response, error)
 }
 
 // Service predicts and reads back a user's history.
@@ -57,11 +58,17 @@ type Result struct {
 	ModelVersion string
 	CreatedAt    time.Time
 
+	// logged is the request as it was written, with its response.
+	logged      store.Request
 	features    []float64
 	model       Model
 	explainOnce sync.Once
 	explanation model.Explanation
 }
+
+// Request returns the logged request with this prediction as its response,
+// as the user's history will list it.
+func (r *Result) Request() store.Request { return r.logged }
 
 // Explanation returns the exact TreeSHAP contributions of the prediction.
 func (r *Result) Explanation() model.Explanation {
@@ -105,7 +112,7 @@ func (s *Service) Predict(ctx context.Context, userID int64, input map[string]an
 	if err != nil {
 		return nil, err
 	}
-	logged, err := s.log.LogPrediction(ctx, store.PredictionLog{
+	entry := store.PredictionLog{
 		UserID:       userID,
 		Input:        received,
 		Output:       output,
@@ -113,11 +120,13 @@ func (s *Service) Predict(ctx context.Context, userID int64, input map[string]an
 		Yhat:         &label,
 		ModelVersion: s.version,
 		Status:       store.StatusOK,
-	})
+	}
+	logged, err := s.log.LogPrediction(ctx, entry)
 	if err != nil {
 		return nil, err
 	}
 	return &Result{
+		logged:       entry.Logged(logged),
 		ID:           logged.ResponseID,
 		RequestID:    logged.RequestID,
 		YhatProb:     p.Probability,
@@ -253,4 +262,10 @@ func (s *Service) History(ctx context.Context, userID int64, first int, after st
 // reported as not found.
 func (s *Service) Request(ctx context.Context, userID, requestID int64) (store.Request, error) {
 	return s.log.Request(ctx, userID, requestID)
+}
+
+// Response returns one of the user's own responses; another user's response
+// is reported as not found.
+func (s *Service) Response(ctx context.Context, userID, responseID int64) (store.Response, error) {
+	return s.log.Response(ctx, userID, responseID)
 }

@@ -79,8 +79,13 @@ func (u *User) inUTC() {
 func (r *Request) inUTC() {
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	if r.Response != nil {
-		r.Response.CreatedAt, r.Response.UpdatedAt = r.Response.CreatedAt.UTC(), r.Response.UpdatedAt.UTC()
+		r.Response.inUTC()
 	}
+}
+
+// inUTC puts the response's times in UTC; see User.inUTC.
+func (r *Response) inUTC() {
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 }
 
 // NewUser is what CreateUser needs. An empty Role means RoleUser.
@@ -112,6 +117,19 @@ type LoggedPrediction struct {
 	RequestID  int64
 	ResponseID int64
 	CreatedAt  time.Time
+}
+
+// Logged returns the rows LogPrediction wrote for p, as Request would read
+// them back, without reading them back.
+func (p PredictionLog) Logged(l LoggedPrediction) Request {
+	created := l.CreatedAt.UTC()
+	return Request{
+		ID: l.RequestID, UserID: p.UserID, Input: p.Input, CreatedAt: created, UpdatedAt: created,
+		Response: &Response{
+			ID: l.ResponseID, RequestID: l.RequestID, Output: p.Output, YhatProb: p.YhatProb, Yhat: p.Yhat,
+			ModelVersion: p.ModelVersion, Status: p.Status, ErrorCode: p.ErrorCode, CreatedAt: created, UpdatedAt: created,
+		},
+	}
 }
 
 // PageQuery selects a page of a user's requests, newest first.

@@ -182,6 +182,25 @@ func (db *DB) Request(ctx context.Context, userID, requestID int64) (Request, er
 	return r, nil
 }
 
+// Response returns one of the user's responses. Another user's response is
+// NotFound, exactly like one that does not exist.
+func (db *DB) Response(ctx context.Context, userID, responseID int64) (Response, error) {
+	var r Response
+	err := db.ro.NewSelect().Model(&r).
+		Join("JOIN requests AS request ON request.id = response.request_id").
+		Where("response.id = ?", responseID).
+		Where("request.user_id = ?", userID).
+		Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Response{}, apperr.New(apperr.NotFound, "response not found")
+	case err != nil:
+		return Response{}, classify(fmt.Errorf("select response: %w", err))
+	}
+	r.inUTC()
+	return r, nil
+}
+
 // ceilMicrosecond rounds t up to the microseconds the databases keep, so that
 // "at or after t" keeps nothing from before it.
 func ceilMicrosecond(t time.Time) time.Time {
