@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,14 @@ type Config struct {
 	DBMaxConns      int
 	MaxHashes       int
 	ShutdownTimeout time.Duration
+	// CORSOrigins are the origins whose browser pages may call the API; "*"
+	// allows any. Empty: no cross-origin access.
+	CORSOrigins []string
+	// PersistedQueries turns on Apollo's automatic persisted queries.
+	PersistedQueries bool
+	// TrustedDocuments is the path of a manifest of the only operations the
+	// server runs (hash to document); empty: any operation.
+	TrustedDocuments string
 }
 
 // setting is one flag with the environment variable that sets its default.
@@ -72,7 +81,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 		}
 		fs.DurationVar(p, s.flag, v, s.usage+" ($"+s.env+")")
 	}
-	var level string
+	var level, corsOrigins string
 	str(&cfg.Addr, setting{"addr", "ADDR", "address to listen on"}, ":8080")
 	str(&cfg.DatabaseURL, setting{"database-url", "DATABASE_URL", "postgres://..., sqlite://PATH or file:PATH; empty: SQLite in ./data/mlapi.db"}, "")
 	str(&cfg.ModelDir, setting{"model-dir", "MODEL_DIR", "directory with model.json and input_schema.json; empty: the model built into the binary"}, "")
@@ -84,6 +93,9 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	integer(&cfg.DBMaxConns, setting{"db-max-conns", "DB_MAX_CONNS", "database connection pool size"}, 16)
 	integer(&cfg.MaxHashes, setting{"max-concurrent-hashes", "MAX_CONCURRENT_HASHES", "password hashes computed at once (each holds 19 MiB)"}, 4)
 	duration(&cfg.ShutdownTimeout, setting{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long SIGTERM waits for in-flight requests"}, 20*time.Second)
+	str(&corsOrigins, setting{"cors-origins", "CORS_ORIGINS", "comma-separated origins whose pages may call the API (https://app.example.com), or *; empty: none"}, "")
+	boolean(&cfg.PersistedQueries, setting{"persisted-queries", "PERSISTED_QUERIES", "accept Apollo's automatic persisted queries"}, true)
+	str(&cfg.TrustedDocuments, setting{"trusted-documents", "TRUSTED_DOCUMENTS", "JSON manifest (hash to document) of the only operations to run; empty: any"}, "")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: mlapi [serve] [flags]\n       mlapi score|migrate|user ... (-h for each)\n\nServes the GraphQL API. Flags, each with the environment variable that sets its default:\n")
 		fs.PrintDefaults()
@@ -108,5 +120,34 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	if cfg.DBMaxConns < 1 || cfg.MaxHashes < 1 {
 		errs = append(errs, errors.New("db-max-conns and max-concurrent-hashes must be at least 1"))
 	}
+	origins, err := parseOrigins(corsOrigins)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.CORSOrigins = origins
 	return cfg, errors.Join(errs...)
+}
+
+// parseOrigins reads a comma-separated list of web origins. Each must be
+// exactly what a browser sends in its Origin header (scheme, host and an
+// optional port, no path), or "*"; a typo must fail at start-up rather than
+// silently lock a front-end out.
+func parseOrigins(list string) ([]string, error) {
+	var origins []string
+	for _, item := range strings.Split(list, ",") {
+		origin := strings.TrimSpace(item)
+		if origin == "" {
+			continue
+		}
+		if origin != "*" {
+			u, err := url.Parse(origin)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+				u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+				return nil, fmt.Errorf("CORS origin %q: want scheme://host[:port], like https://app.example.com", origin)
+			}
+			origin = strings.ToLower(origin)
+		}
+		origins = append(origins, origin)
+	}
+	return origins, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,8 @@ func TestParse(t *testing.T) {
 		{
 			name: "defaults",
 			check: func(t *testing.T, c Config) {
-				if c.Addr != ":8080" || c.DatabaseURL != "" || c.TokenTTL != time.Hour || !c.GraphiQL || !c.Introspection {
+				if c.Addr != ":8080" || c.DatabaseURL != "" || c.TokenTTL != time.Hour || !c.GraphiQL || !c.Introspection ||
+					c.CORSOrigins != nil || !c.PersistedQueries || c.TrustedDocuments != "" {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
@@ -48,6 +50,26 @@ func TestParse(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "CORS origins, trimmed and lower-cased",
+			env:  map[string]string{"CORS_ORIGINS": " https://App.example.com, http://127.0.0.1:5173 ,"},
+			check: func(t *testing.T, c Config) {
+				if want := []string{"https://app.example.com", "http://127.0.0.1:5173"}; !slices.Equal(c.CORSOrigins, want) {
+					t.Errorf("CORS origins %q, want %q", c.CORSOrigins, want)
+				}
+			},
+		},
+		{
+			name: "any origin, persisted queries off, trusted documents",
+			args: []string{"--cors-origins", "*", "--persisted-queries=false", "--trusted-documents", "docs.json"},
+			check: func(t *testing.T, c Config) {
+				if !slices.Equal(c.CORSOrigins, []string{"*"}) || c.PersistedQueries || c.TrustedDocuments != "docs.json" {
+					t.Errorf("flags: %+v", c)
+				}
+			},
+		},
+		{name: "origin with a path", env: map[string]string{"CORS_ORIGINS": "https://app.example.com/"}, wantErr: "CORS origin"},
+		{name: "origin without a scheme", env: map[string]string{"CORS_ORIGINS": "app.example.com"}, wantErr: "CORS origin"},
 		{name: "bad duration", env: map[string]string{"TOKEN_TTL": "soon"}, wantErr: "TOKEN_TTL"},
 		{name: "TTL out of range", args: []string{"--token-ttl", "48h"}, wantErr: "token TTL"},
 		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: "log level"},
@@ -78,7 +100,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err %v, want flag.ErrHelp", err)
 	}
-	for _, v := range []string{"ADDR", "DATABASE_URL", "MODEL_DIR", "JWT_SECRET", "TOKEN_TTL", "LOG_LEVEL", "GRAPHIQL", "INTROSPECTION"} {
+	for _, v := range []string{"ADDR", "DATABASE_URL", "MODEL_DIR", "JWT_SECRET", "TOKEN_TTL", "LOG_LEVEL", "GRAPHIQL", "INTROSPECTION", "CORS_ORIGINS", "PERSISTED_QUERIES", "TRUSTED_DOCUMENTS"} {
 		if !strings.Contains(out.String(), "$"+v) {
 			t.Errorf("--help does not mention $%s", v)
 		}
