@@ -809,14 +809,14 @@ func TestProtections(t *testing.T) {
 		mustNotSay  string
 	}{
 		{name: "malformed JSON is not echoed", body: `{"query": "{ model { version } }", SECRET-BODY`, wantStatus: 400, wantCode: "BAD_REQUEST", mustNotSay: "SECRET-BODY"},
-		{name: "batching refused", body: `[{"query":"{ model { version } }"}]`, wantStatus: 400, mustNotSay: "version"},
-		{name: "text/plain refused (CSRF)", contentType: "text/plain", body: `{"query":"{ model { version } }"}`, wantStatus: 400},
-		{name: "form refused (CSRF)", contentType: "application/x-www-form-urlencoded", body: `query=%7B+model+%7B+version+%7D+%7D`, wantStatus: 400},
-		{name: "misspelled field has no suggestion", body: `{"query":"{ modle { version } }"}`, wantStatus: 422, wantCode: "GRAPHQL_VALIDATION_FAILED", mustNotSay: "Did you mean"},
-		{name: "misspelled argument has no suggestion", body: `{"query":"{ me { requests(frist: 1) { totalCount } } }"}`, wantStatus: 422, wantCode: "GRAPHQL_VALIDATION_FAILED", mustNotSay: "Did you mean"},
-		{name: "misspelled enum/type has no suggestion", body: `{"query":"query($x: PredictInpt!) { model { version } }"}`, wantStatus: 422, wantCode: "GRAPHQL_VALIDATION_FAILED", mustNotSay: "Did you mean"},
+		{name: "batching refused", body: `[{"query":"{ model { version } }"}]`, wantStatus: 400, wantCode: "BAD_REQUEST", mustNotSay: "version"},
+		{name: "text/plain refused (CSRF)", contentType: "text/plain", body: `{"query":"{ model { version } }"}`, wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE"},
+		{name: "form refused (CSRF)", contentType: "application/x-www-form-urlencoded", body: `query=%7B+model+%7B+version+%7D+%7D`, wantStatus: 415, wantCode: "UNSUPPORTED_MEDIA_TYPE"},
+		{name: "misspelled field has no suggestion", body: `{"query":"{ modle { version } }"}`, wantStatus: 200, wantCode: "GRAPHQL_VALIDATION_FAILED", mustNotSay: "Did you mean"},
+		{name: "misspelled argument has no suggestion", body: `{"query":"{ me { requests(frist: 1) { totalCount } } }"}`, wantStatus: 200, wantCode: "GRAPHQL_VALIDATION_FAILED", mustNotSay: "Did you mean"},
+		{name: "misspelled enum/type has no suggestion", body: `{"query":"query($x: PredictInpt!) { model { version } }"}`, wantStatus: 200, wantCode: "GRAPHQL_VALIDATION_FAILED", mustNotSay: "Did you mean"},
 		{
-			name: "login brute force by aliases", wantStatus: 422, wantCode: "GRAPHQL_VALIDATION_FAILED",
+			name: "login brute force by aliases", wantStatus: 200, wantCode: "GRAPHQL_VALIDATION_FAILED",
 			body: mustJSON(map[string]any{"query": "mutation {" + aliases(100, `token(input: {username: "mallory", password: "guess-guess"}) { token }`) + "}"}),
 		},
 		{
@@ -828,7 +828,7 @@ func TestProtections(t *testing.T) {
 			body: mustJSON(map[string]any{"query": "mutation {" + aliases(60, `predict(input: {age: 25, creatininePhosphokinase: 1000, ejectionFraction: 35, platelets: 500000, serumCreatinine: 8, serumSodium: 135, sex: true, highBloodPressure: false}) { yhat }`) + "}"}),
 		},
 		{name: "huge page", token: token, body: `{"query":"{ me { requests(first: 99999999) { edges { node { id } } } } }"}`, wantStatus: 200, wantCode: "COMPLEXITY_LIMIT_EXCEEDED"},
-		{name: "token limit", body: mustJSON(map[string]any{"query": "{" + aliases(2000, "__typename") + "}"}), wantStatus: 422, wantCode: "GRAPHQL_PARSE_FAILED"},
+		{name: "token limit", body: mustJSON(map[string]any{"query": "{" + aliases(2000, "__typename") + "}"}), wantStatus: 200, wantCode: "GRAPHQL_PARSE_FAILED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -14,16 +13,29 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/mlapi/mlapi/internal/apperr"
+	"github.com/mlapi/mlapi/internal/gqlhttp"
 	"github.com/mlapi/mlapi/internal/model"
 )
 
-// Codes gqlgen's transport and executor produce themselves.
+// Codes gqlgen's executor produces itself.
 const (
-	codeBadRequest      = "BAD_REQUEST"
 	codeValidation      = errcode.ValidationFailed
 	codeParse           = errcode.ParseFailed
 	codeComplexityLimit = "COMPLEXITY_LIMIT_EXCEEDED"
 )
+
+// requestCodes are the codes of documents refused before they ran: the
+// client's to mend, shown as they are and not logged as server errors.
+var requestCodes = map[string]bool{
+	codeValidation:                         true,
+	codeParse:                              true,
+	codeComplexityLimit:                    true,
+	codeIntrospectionDisabled:              true,
+	gqlhttp.CodeBadRequest:                 true,
+	gqlhttp.CodePersistedQueryNotFound:     true,
+	gqlhttp.CodePersistedQueryNotSupported: true,
+	gqlhttp.CodeTrustedDocumentRequired:    true,
+}
 
 // errorPresenter turns every error into what a client may see: the
 // application error's code and message, or a generic INTERNAL error whose
@@ -58,13 +70,8 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			// input at fault, as an inline value would be.
 			gqlErr.Extensions["code"] = string(apperr.Invalid)
 			return gqlErr
-		case code == codeValidation || code == codeParse || code == codeComplexityLimit:
+		case requestCodes[code]:
 			return gqlErr
-		case strings.HasPrefix(gqlErr.Message, "json request body could not be decoded"):
-			// gqlgen's transport echoes the whole body here; answer generically.
-			return &gqlerror.Error{Message: "the request body is not valid GraphQL-over-HTTP JSON", Extensions: map[string]any{"code": codeBadRequest}}
-		case strings.HasPrefix(gqlErr.Message, "could not read request body"):
-			return &gqlerror.Error{Message: "the request body could not be read (it may be too large)", Extensions: map[string]any{"code": codeBadRequest}}
 		}
 
 		logger.ErrorContext(ctx, "operation failed", "code", apperr.Internal, "path", gqlErr.Path.String(), "err", err)

@@ -32,7 +32,7 @@ func TestErrorPresenter(t *testing.T) {
 		{name: "unavailable keeps its safe message", err: apperr.Wrap(apperr.Unavailable, "the database is unavailable, try again later", errors.New("dial tcp 127.0.0.1:5432")), wantCode: "SERVICE_UNAVAILABLE", wantMessage: "the database is unavailable, try again later", wantLogged: true},
 		{name: "application error", err: apperr.New(apperr.Conflict, "username is already taken"), wantCode: "CONFLICT", wantMessage: "username is already taken"},
 		{name: "validation names fields", err: apperr.Wrap(apperr.Invalid, "the input has invalid fields", validation), wantCode: "BAD_USER_INPUT", wantMessage: "the input has invalid fields"},
-		{name: "decode error does not echo the body", err: gqlerror.Errorf("json request body could not be decoded: invalid character body:{\"password\":\"hunter2\""), wantCode: "BAD_REQUEST", wantMessage: "the request body is not valid GraphQL-over-HTTP JSON"},
+		{name: "a persisted query miss is the client's", err: &gqlerror.Error{Message: "PersistedQueryNotFound", Extensions: map[string]any{"code": "PERSISTED_QUERY_NOT_FOUND"}}, wantCode: "PERSISTED_QUERY_NOT_FOUND", wantMessage: "PersistedQueryNotFound"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

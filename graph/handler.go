@@ -11,11 +11,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
+	"github.com/mlapi/mlapi/internal/gqlhttp"
 	"github.com/mlapi/mlapi/internal/httpserver"
 )
 
@@ -40,12 +40,14 @@ func DefaultLimits() Limits {
 type Options struct {
 	Introspection bool
 	Limits        Limits
+	Persisted     gqlhttp.PersistedOptions
 	Logger        *slog.Logger
 }
 
-// NewHandler returns the GraphQL endpoint: POST with a JSON body only, so
-// that no browser form or GET can trigger a mutation.
-func NewHandler(resolver *Resolver, opts Options) http.Handler {
+// NewHandler returns the GraphQL endpoint, served as GraphQL over HTTP:
+// queries over GET or POST, mutations over POST with a JSON body only, so
+// that no browser form, link or image can trigger one.
+func NewHandler(resolver *Resolver, opts Options) (http.Handler, error) {
 	cfg := Config{Resolvers: resolver}
 	cfg.Complexity.Viewer.Requests = func(childComplexity int, first *int, _ *string, _ *time.Time) int {
 		return requestsComplexity(childComplexity, first)
@@ -55,15 +57,24 @@ func NewHandler(resolver *Resolver, opts Options) http.Handler {
 	cfg.Complexity.Mutation.Predict = func(childComplexity int, _ map[string]any) int {
 		return predictCost + childComplexity
 	}
-	srv := handler.New(NewExecutableSchema(cfg))
-	srv.AddTransport(transport.POST{})
+	schema := NewExecutableSchema(cfg)
+	persisted, err := gqlhttp.NewPersisted(opts.Persisted, schema.Schema())
+	if err != nil {
+		return nil, err
+	}
+	srv := handler.New(schema)
+	srv.AddTransport(gqlhttp.Transport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(persisted)
 	srv.SetParserTokenLimit(opts.Limits.MaxTokens)
 	srv.SetDisableSuggestion(true)
 	srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(introspectionOff{})
 	}
+	srv.Use(gqlhttp.NewDeferral(schema.Schema()))
 	srv.Use(depthLimit{max: opts.Limits.MaxDepth})
 	srv.Use(oncePerOperation{fields: []string{"token", "registerUser"}})
 	srv.Use(extension.FixedComplexityLimit(opts.Limits.MaxComplexity))
@@ -75,7 +86,7 @@ func NewHandler(resolver *Resolver, opts Options) http.Handler {
 	// error the refusal replaces.
 	srv.AroundResponses(annotateLog)
 	srv.Use(variableRefusals{resolver: resolver, present: present})
-	return srv
+	return srv, nil
 }
 
 // rulesWithoutSuggestions is gqlparser's rule set with every rule that

@@ -96,6 +96,34 @@ func countRootFields(set ast.SelectionSet, counts map[string]int) {
 	}
 }
 
+// codeIntrospectionDisabled refuses introspection when it is turned off: a
+// client's request, not a server fault, so it is not logged as an error.
+const codeIntrospectionDisabled = "INTROSPECTION_DISABLED"
+
+// introspectionOff refuses, before it runs, an operation that asks for
+// __schema or __type while introspection is turned off. __typename stays
+// allowed: clients add it to every selection to tell types apart.
+type introspectionOff struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = introspectionOff{}
+
+func (introspectionOff) ExtensionName() string                          { return "IntrospectionOff" }
+func (introspectionOff) Validate(schema graphql.ExecutableSchema) error { return nil }
+
+func (introspectionOff) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
+	counts := map[string]int{}
+	countRootFields(op.Operation.SelectionSet, counts)
+	if counts["__schema"] > 0 || counts["__type"] > 0 {
+		err := gqlerror.Errorf("introspection is turned off on this server")
+		errcode.Set(err, codeIntrospectionDisabled)
+		return err
+	}
+	return nil
+}
+
 // predictCost is what one predict costs against the complexity budget: with
 // the default budget, about fifty predictions fit in one operation.
 const predictCost = 50

@@ -1,5 +1,6 @@
 // Package scalar holds the GraphQL scalar marshalers that gqlgen's built-ins
-// lack: int64 IDs, float32 numbers printed at float32 precision, and raw JSON.
+// lack: float32 numbers printed at float32 precision, times whose errors are
+// the caller's, and raw JSON.
 package scalar
 
 import (
@@ -8,42 +9,12 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/mlapi/mlapi/internal/apperr"
 )
-
-// MarshalInt64ID writes a database id as a GraphQL ID (a JSON string).
-func MarshalInt64ID(id int64) graphql.Marshaler {
-	return graphql.WriterFunc(func(w io.Writer) {
-		_, _ = io.WriteString(w, strconv.Quote(strconv.FormatInt(id, 10)))
-	})
-}
-
-var errBadID = apperr.New(apperr.Invalid, "an ID must hold a positive integer")
-
-// UnmarshalInt64ID reads a GraphQL ID that must hold a positive integer.
-func UnmarshalInt64ID(v any) (int64, error) {
-	var s string
-	switch v := v.(type) {
-	case string:
-		s = v
-	case json.Number:
-		s = v.String()
-	case int:
-		s = strconv.Itoa(v)
-	case int64:
-		s = strconv.FormatInt(v, 10)
-	default:
-		return 0, errBadID
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, errBadID
-	}
-	return id, nil
-}
 
 // MarshalFloat32 writes a float32 with the shortest decimal that reads back
 // as the same float32, so XGBoost's 0.5124506 is not shown as
@@ -68,6 +39,25 @@ func MarshalFloat32(f float32) graphql.Marshaler {
 func UnmarshalFloat32(v any) (float32, error) {
 	f, err := graphql.UnmarshalFloat(v)
 	return float32(f), err
+}
+
+// MarshalTime writes a time in RFC 3339, as gqlgen's Time does.
+func MarshalTime(t time.Time) graphql.Marshaler { return graphql.MarshalTime(t) }
+
+var errBadTime = apperr.New(apperr.Invalid, "want an RFC 3339 time, like 2026-01-02T15:04:05Z")
+
+// UnmarshalTime reads an RFC 3339 time. gqlgen's own Time reports a bad one
+// as an internal error; it is the caller's input at fault.
+func UnmarshalTime(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, errBadTime
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, errBadTime
+	}
+	return t, nil
 }
 
 // MarshalJSON writes already-encoded JSON as it is.

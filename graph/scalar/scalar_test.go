@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/mlapi/mlapi/internal/apperr"
 )
@@ -31,16 +32,17 @@ func TestMarshalFloat32(t *testing.T) {
 	}
 }
 
-func TestUnmarshalInt64ID(t *testing.T) {
+func TestUnmarshalTime(t *testing.T) {
 	t.Parallel()
-	for _, in := range []any{"42", 42, int64(42)} {
-		if got, err := UnmarshalInt64ID(in); err != nil || got != 42 {
-			t.Errorf("UnmarshalInt64ID(%v) = %d, %v", in, got, err)
+	want := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	for _, in := range []any{"2026-01-02T15:04:05Z", "2026-01-02T16:04:05+01:00"} {
+		if got, err := UnmarshalTime(in); err != nil || !got.Equal(want) {
+			t.Errorf("UnmarshalTime(%v) = %v, %v", in, got, err)
 		}
 	}
-	for _, in := range []any{"x", "0", "-1", "99999999999999999999", 1.5, nil} {
-		if _, err := UnmarshalInt64ID(in); apperr.CodeOf(err) != apperr.Invalid {
-			t.Errorf("UnmarshalInt64ID(%v): %v, want BAD_USER_INPUT", in, err)
+	for _, in := range []any{"yesterday", "2026-01-02", "", 42, nil} {
+		if _, err := UnmarshalTime(in); apperr.CodeOf(err) != apperr.Invalid {
+			t.Errorf("UnmarshalTime(%v): %v, want BAD_USER_INPUT", in, err)
 		}
 	}
 }

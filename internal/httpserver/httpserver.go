@@ -114,6 +114,15 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// Flush passes on a flush, so an answer streamed in parts (@defer) reaches
+// the client part by part through the access log's wrapper.
+func (r *statusRecorder) Flush() {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	_ = http.NewResponseController(r.ResponseWriter).Flush()
+}
+
 // AccessLog writes one line per request with its outcome and latency. It
 // never logs headers or bodies, which carry tokens and passwords.
 func AccessLog(logger *slog.Logger) Middleware {
@@ -172,7 +181,7 @@ func LimitBody(max int64) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > max {
-				writeJSONError(w, http.StatusRequestEntityTooLarge, "BAD_REQUEST", "the request body is too large")
+				writeJSONError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "the request body is too large")
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, max)

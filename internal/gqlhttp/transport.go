@@ -1,0 +1,272 @@
+// Package gqlhttp serves GraphQL over HTTP as the GraphQL-over-HTTP
+// specification describes it: queries over GET and POST, mutations over POST
+// only, content negotiation between application/graphql-response+json and
+// application/json with the status codes each implies, incremental delivery
+// of @defer over multipart/mixed, and persisted documents (Apollo's automatic
+// persisted queries and a manifest of trusted documents).
+package gqlhttp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/mlapi/mlapi/internal/httpserver"
+)
+
+// Codes of the requests refused before any GraphQL work.
+const (
+	CodeBadRequest           = "BAD_REQUEST"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
+)
+
+// Transport is a gqlgen transport for GET and POST requests. It answers
+// every request it is given, refusing with the right status what the
+// specification does not allow, so mount it on the endpoint's path alone.
+type Transport struct{}
+
+var _ graphql.Transport = Transport{}
+
+// Supports claims every request: a request no transport supports would get
+// gqlgen's bare 400, not the 405 or 415 a client can act on.
+func (Transport) Supports(*http.Request) bool { return true }
+
+// Do reads the request, runs the operation and writes its result.
+func (Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	media := negotiate(r.Header.Get("Accept"))
+	w.Header().Add("Vary", "Accept")
+	start := graphql.Now()
+	params, refusal := readParams(r)
+	if refusal != nil {
+		refuse(w, r, media, refusal)
+		return
+	}
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+
+	ctx := withIncremental(r.Context(), media.multipart)
+	op, errs := exec.CreateOperationContext(ctx, params)
+	// A GET must not change anything: refuse a mutation before any of its
+	// work, a logged refusal of its input included.
+	if r.Method == http.MethodGet && op != nil && op.Operation != nil && op.Operation.Operation != ast.Query {
+		refuse(w, r, media, &requestError{
+			status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed, allow: "POST",
+			message: fmt.Sprintf("a %s must be sent with POST", op.Operation.Operation),
+		})
+		return
+	}
+	if errs != nil {
+		resp := exec.DispatchError(graphql.WithOperationContext(ctx, op), errs)
+		writeResponse(w, media, media.requestErrorStatus(), resp)
+		return
+	}
+
+	responses, ctx := exec.DispatchOperation(ctx, op)
+	first := responses(ctx)
+	if first != nil && first.HasNext != nil && *first.HasNext {
+		streamIncremental(w, ctx, first, responses)
+		return
+	}
+	writeResponse(w, media, http.StatusOK, first)
+}
+
+// requestError is a request refused before it reached GraphQL.
+type requestError struct {
+	status  int
+	code    string
+	message string
+	allow   string
+}
+
+// readParams reads a GET's query string or a POST's JSON body.
+func readParams(r *http.Request) (*graphql.RawParams, *requestError) {
+	switch r.Method {
+	case http.MethodGet:
+		return paramsFromQuery(r)
+	case http.MethodPost:
+		return paramsFromBody(r)
+	}
+	return nil, &requestError{
+		status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed, allow: "GET, POST",
+		message: "send queries with GET or POST, mutations with POST",
+	}
+}
+
+func paramsFromQuery(r *http.Request) (*graphql.RawParams, *requestError) {
+	q := r.URL.Query()
+	fields := rawFields{OperationName: jsonString(q, "operationName")}
+	if v, ok := q["query"]; ok {
+		fields.Query, _ = json.Marshal(v[0])
+	}
+	for _, p := range []struct {
+		name string
+		dst  *json.RawMessage
+	}{{"variables", &fields.Variables}, {"extensions", &fields.Extensions}} {
+		if v := q.Get(p.name); v != "" {
+			if !json.Valid([]byte(v)) {
+				return nil, badRequest("the %s parameter is not JSON", p.name)
+			}
+			*p.dst = json.RawMessage(v)
+		}
+	}
+	return fields.params()
+}
+
+// jsonString encodes a query-string parameter as a JSON string, or nothing
+// when it is absent.
+func jsonString(q map[string][]string, name string) json.RawMessage {
+	v, ok := q[name]
+	if !ok || v[0] == "" {
+		return nil
+	}
+	b, _ := json.Marshal(v[0])
+	return b
+}
+
+func paramsFromBody(r *http.Request) (*graphql.RawParams, *requestError) {
+	mediaType, mediaParams, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	charset := strings.ToLower(mediaParams["charset"])
+	if err != nil || mediaType != "application/json" || (charset != "" && charset != "utf-8") {
+		return nil, &requestError{
+			status: http.StatusUnsupportedMediaType, code: CodeUnsupportedMediaType,
+			message: "send the request as Content-Type: application/json (UTF-8)",
+		}
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, &requestError{
+				status: http.StatusRequestEntityTooLarge, code: CodePayloadTooLarge,
+				message: fmt.Sprintf("the request body is larger than %d bytes", tooLarge.Limit),
+			}
+		}
+		return nil, badRequest("the request body could not be read")
+	}
+	trimmed := strings.TrimSpace(string(body))
+	switch {
+	case trimmed == "":
+		return nil, badRequest("the request body is empty: send {\"query\": \"...\"}")
+	case trimmed[0] == '[':
+		return nil, badRequest("batched requests are not supported: send one operation per request")
+	}
+	var fields rawFields
+	if err := json.Unmarshal(body, &fields); err != nil {
+		// The decoder's message quotes the body, which may hold a password.
+		return nil, badRequest("the request body is not a JSON object of GraphQL request parameters")
+	}
+	return fields.params()
+}
+
+// rawFields are a request's parameters before their types are checked.
+type rawFields struct {
+	Query         json.RawMessage `json:"query"`
+	OperationName json.RawMessage `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+	// DocumentID names a persisted document, as the GraphQL-over-HTTP
+	// persisted documents proposal sends it.
+	DocumentID json.RawMessage `json:"documentId"`
+}
+
+// params checks each parameter's type, as the specification requires of a
+// well-formed request.
+func (f rawFields) params() (*graphql.RawParams, *requestError) {
+	var p graphql.RawParams
+	if err := decodeOptional(f.Query, &p.Query); err != nil {
+		return nil, badRequest("query must be a string")
+	}
+	if err := decodeOptional(f.OperationName, &p.OperationName); err != nil {
+		return nil, badRequest("operationName must be a string")
+	}
+	if err := decodeOptional(f.Variables, &p.Variables); err != nil {
+		return nil, badRequest("variables must be an object")
+	}
+	if err := decodeOptional(f.Extensions, &p.Extensions); err != nil {
+		return nil, badRequest("extensions must be an object")
+	}
+	var documentID string
+	if err := decodeOptional(f.DocumentID, &documentID); err != nil {
+		return nil, badRequest("documentId must be a string")
+	}
+	if documentID != "" {
+		setPersistedHash(&p, strings.TrimPrefix(documentID, "sha256:"))
+	}
+	if p.Query == "" && persistedHash(&p) == "" {
+		return nil, badRequest("the request has no query: send {\"query\": \"...\"}")
+	}
+	return &p, nil
+}
+
+// decodeOptional decodes a JSON value that may be absent or null. Numbers in
+// variables stay json.Number, as gqlgen's coercion expects.
+func decodeOptional(raw json.RawMessage, dst any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	return dec.Decode(dst)
+}
+
+func badRequest(format string, args ...any) *requestError {
+	return &requestError{status: http.StatusBadRequest, code: CodeBadRequest, message: fmt.Sprintf(format, args...)}
+}
+
+// refuse answers a request refused before GraphQL ran: its status, the
+// methods allowed, and a GraphQL error with no data entry.
+func refuse(w http.ResponseWriter, r *http.Request, media mediaType, e *requestError) {
+	if e.allow != "" {
+		w.Header().Set("Allow", e.allow)
+	}
+	httpserver.Annotate(r.Context(), slog.Any("error_codes", []string{e.code}))
+	err := &gqlerror.Error{Message: e.message, Extensions: map[string]any{"code": e.code}}
+	writeResponse(w, media, e.status, &graphql.Response{Errors: gqlerror.List{err}})
+}
+
+// body is a GraphQL response as the specification writes it: no data entry
+// at all for a request error, data: null when execution failed at the root.
+type body struct {
+	Errors     gqlerror.List   `json:"errors,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+	Extensions map[string]any  `json:"extensions,omitempty"`
+}
+
+func writeResponse(w http.ResponseWriter, media mediaType, status int, resp *graphql.Response) {
+	if resp == nil {
+		resp = &graphql.Response{Errors: gqlerror.List{{Message: "the operation was cancelled"}}}
+	}
+	b, err := json.Marshal(body{Errors: resp.Errors, Data: resp.Data, Extensions: resp.Extensions})
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}`)
+	}
+	w.Header().Set("Content-Type", media.contentType())
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+type incrementalKey struct{}
+
+func withIncremental(ctx context.Context, on bool) context.Context {
+	return context.WithValue(ctx, incrementalKey{}, on)
+}
+
+// IncrementalDelivery reports whether the request's answer can be delivered
+// in parts (the client accepts multipart/mixed), so @defer can be honoured.
+func IncrementalDelivery(ctx context.Context) bool {
+	on, _ := ctx.Value(incrementalKey{}).(bool)
+	return on
+}
