@@ -17,12 +17,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-
 	"github.com/mlapi/mlapi/graph"
 	"github.com/mlapi/mlapi/internal/account"
 	"github.com/mlapi/mlapi/internal/auth"
 	"github.com/mlapi/mlapi/internal/config"
+	"github.com/mlapi/mlapi/internal/gqlhttp"
+	"github.com/mlapi/mlapi/internal/graphiql"
 	"github.com/mlapi/mlapi/internal/httpserver"
 	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/prediction"
@@ -114,28 +114,60 @@ func newHandler(cfg config.Config, logger *slog.Logger, m *model.Model, db *stor
 		return nil, fmt.Errorf("model %s does not fit the API: %w", m.Info().Version, err)
 	}
 
-	mux := http.NewServeMux()
-	mux.Handle("POST /query", graph.NewHandler(resolver, graph.Options{
+	persisted, err := persistedOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	api, err := graph.NewHandler(resolver, graph.Options{
 		Introspection: cfg.Introspection,
 		Limits:        graph.DefaultLimits(),
+		Persisted:     persisted,
 		Logger:        logger,
-	}))
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	// /graphql is where most clients and tools look first.
+	mux.Handle("/query", api)
+	mux.Handle("/graphql", api)
 	mux.HandleFunc("GET /healthz", httpserver.Health)
 	mux.Handle("GET /readyz", httpserver.Ready(logger, 2*time.Second, map[string]httpserver.Checker{
 		"database": httpserver.CheckerFunc(db.Ping),
 	}))
 	if cfg.GraphiQL {
-		mux.Handle("GET /{$}", playground.Handler("mlapi", "/query"))
+		page := graphiql.Handler("/query")
+		mux.Handle("GET /{$}", page)
+		mux.Handle("GET /graphiql/", page)
 	}
 	limits := httpserver.DefaultConfig(cfg.Addr)
 	return httpserver.Chain(mux,
 		httpserver.AccessLog(logger),
 		httpserver.Recover(logger),
 		httpserver.SecurityHeaders,
+		httpserver.CORS(cfg.CORSOrigins),
 		httpserver.Timeout(limits.RequestTimeout),
 		httpserver.LimitBody(limits.MaxBodyBytes),
 		httpserver.BearerToken,
 	), nil
+}
+
+// persistedDocumentCacheBytes bounds the documents kept for automatic
+// persisted queries: thousands of typical operations.
+const persistedDocumentCacheBytes = 4 << 20
+
+// persistedOptions reads the trusted documents manifest, if one is set.
+func persistedOptions(cfg config.Config) (gqlhttp.PersistedOptions, error) {
+	opts := gqlhttp.PersistedOptions{Automatic: cfg.PersistedQueries, CacheBytes: persistedDocumentCacheBytes}
+	if cfg.TrustedDocuments != "" {
+		docs, err := gqlhttp.LoadManifest(cfg.TrustedDocuments)
+		if err != nil {
+			return opts, err
+		}
+		opts.Trusted = docs
+	}
+	return opts, nil
 }
 
 // serve runs the API until ctx is cancelled (SIGINT or SIGTERM), then drains
@@ -157,7 +189,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	logger.Info("serving", "addr", listener.Addr().String(), "graphiql", cfg.GraphiQL, "introspection", cfg.Introspection)
+	logger.Info("serving", "addr", listener.Addr().String(), "graphiql", cfg.GraphiQL, "introspection", cfg.Introspection,
+		"cors_origins", cfg.CORSOrigins, "persisted_queries", cfg.PersistedQueries, "trusted_documents", cfg.TrustedDocuments)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(listener) }()
 
