@@ -7,10 +7,10 @@
   var root = document.getElementById('graphiql');
   var endpoint = root.getAttribute('data-endpoint');
 
-  // The header editor starts with this placeholder so the header's shape is
-  // in front of the user; until a real token replaces it the header is not
-  // sent, since the server refuses a malformed Authorization header on every
-  // operation, registration and schema loading included.
+  // The header editor starts with this placeholder so that the header's
+  // shape is in front of the user. Until a real token replaces it the header
+  // is not sent: the page then acts as a client without a token, and the API
+  // answers the operations that need one by saying so.
   var placeholder = '<token from the token mutation>';
   var defaultHeaders = JSON.stringify({ Authorization: 'Bearer ' + placeholder }, null, 2);
 

@@ -208,7 +208,8 @@ func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request, name string
 	hdr := w.Header()
 	hdr.Set("Content-Type", a.contentType)
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Vary", "Accept-Encoding")
+	// Add, not Set: middleware may vary the answer on more (CORS on Origin).
+	hdr.Add("Vary", "Accept-Encoding")
 	if h.assets.hashed[name] {
 		hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
@@ -219,6 +220,13 @@ func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request, name string
 		if gz := a.gzipped(); gz.body != nil {
 			body, etag = gz.body, gz.etag
 			hdr.Set("Content-Encoding", "gzip")
+			// ServeContent leaves Content-Length out once an encoding is
+			// set, as on-the-fly compression cannot know it; this body's
+			// length is known. Ranges of a compressed script serve no one,
+			// so the whole body is sent, as HTTP allows.
+			hdr.Set("Content-Length", strconv.Itoa(len(body)))
+			r = r.Clone(r.Context())
+			r.Header.Del("Range")
 		}
 	}
 	hdr.Set("ETag", etag)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,7 +16,9 @@ func get(t *testing.T, h http.Handler, method, target string, header map[string]
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
 	for k, v := range header {
-		req.Header.Set(k, v)
+		if v != "" {
+			req.Header.Set(k, v)
+		}
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -317,6 +320,44 @@ func TestAcceptsGzip(t *testing.T) {
 			t.Parallel()
 			if got := acceptsGzip([]string{tt.header}); got != tt.want {
 				t.Errorf("acceptsGzip(%q) = %v, want %v", tt.header, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAssetHeadersBesideMiddleware(t *testing.T) {
+	t.Parallel()
+	inner := Handler("/query")
+	// As the API's CORS middleware does before any handler runs.
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Origin")
+		inner.ServeHTTP(w, r)
+	})
+	tests := []struct {
+		name, acceptEncoding, rangeHeader string
+		status                            int
+		encoding                          string
+	}{
+		{"identity", "", "", http.StatusOK, ""},
+		{"gzip", "gzip", "", http.StatusOK, "gzip"},
+		{"a range of the identity body", "", "bytes=0-9", http.StatusPartialContent, ""},
+		// A range of compressed bytes serves no one: the whole body comes.
+		{"a range of the gzip body", "gzip", "bytes=0-9", http.StatusOK, "gzip"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := get(t, h, http.MethodGet, loadAssets().urls.GraphiQL,
+				map[string]string{"Accept-Encoding": tt.acceptEncoding, "Range": tt.rangeHeader})
+			if rec.Code != tt.status || rec.Header().Get("Content-Encoding") != tt.encoding {
+				t.Fatalf("status %d, Content-Encoding %q; want %d, %q",
+					rec.Code, rec.Header().Get("Content-Encoding"), tt.status, tt.encoding)
+			}
+			if got := rec.Header().Values("Vary"); len(got) != 2 || got[0] != "Origin" || got[1] != "Accept-Encoding" {
+				t.Errorf("Vary %q, want Origin kept and Accept-Encoding added", got)
+			}
+			if got, want := rec.Header().Get("Content-Length"), strconv.Itoa(rec.Body.Len()); got != want {
+				t.Errorf("Content-Length %q for %s bytes", got, want)
 			}
 		})
 	}
