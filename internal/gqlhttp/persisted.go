@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -57,17 +58,20 @@ var (
 // be valid against schema: a manifest written for another version of the
 // API must stop the server from starting, not fail its clients one by one.
 func NewPersisted(opts PersistedOptions, schema *ast.Schema) (*Persisted, error) {
-	p := &Persisted{trusted: opts.Trusted}
+	p := &Persisted{}
 	if opts.Trusted != nil {
 		hashes := make([]string, 0, len(opts.Trusted))
 		for hash := range opts.Trusted {
 			hashes = append(hashes, hash)
 		}
 		sort.Strings(hashes)
+		p.trusted = make(map[string]string, len(hashes))
 		for _, hash := range hashes {
-			if _, errs := gqlparser.LoadQuery(schema, opts.Trusted[hash]); errs != nil {
+			doc := opts.Trusted[hash]
+			if _, errs := gqlparser.LoadQuery(schema, doc); errs != nil {
 				return nil, fmt.Errorf("trusted document %s: %w", hash, errs)
 			}
+			p.trusted[bareHash(hash)] = doc
 		}
 		return p, nil
 	}
@@ -159,11 +163,17 @@ func requestedHash(params *graphql.RawParams) (string, *gqlerror.Error) {
 		return "", persistedError(CodeBadRequest, "extensions.persistedQuery.version must be 1")
 	}
 	hash, _ := ext["sha256Hash"].(string)
+	hash = bareHash(hash)
 	if hash == "" {
 		return "", persistedError(CodeBadRequest, "extensions.persistedQuery.sha256Hash must be a SHA-256 in hex")
 	}
 	return hash, nil
 }
+
+// bareHash drops the "sha256:" prefix graphql-codegen writes in its
+// manifest and the persisted documents proposal sends as documentId;
+// Apollo's and urql's persistedQuery extension sends the hex alone.
+func bareHash(hash string) string { return strings.TrimPrefix(hash, "sha256:") }
 
 func setPersistedHash(params *graphql.RawParams, hash string) {
 	if params.Extensions == nil {

@@ -202,7 +202,7 @@ func (f rawFields) params() (*graphql.RawParams, *requestError) {
 		return nil, badRequest("documentId must be a string")
 	}
 	if documentID != "" {
-		setPersistedHash(&p, strings.TrimPrefix(documentID, "sha256:"))
+		setPersistedHash(&p, bareHash(documentID))
 	}
 	if p.Query == "" && persistedHash(&p) == "" {
 		return nil, badRequest("the request has no query: send {\"query\": \"...\"}")
