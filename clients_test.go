@@ -155,8 +155,13 @@ func checkPersistedDocuments(t *testing.T) {
 			operations[m[2]] = true
 		}
 	}
-	if len(manifest) != 2 || !operations["Predict"] || !operations["History"] {
-		t.Errorf("manifest: want the Predict and History operations, got %s", b)
+	for _, name := range []string{"Register", "Token", "Predict", "History"} {
+		if !operations[name] {
+			t.Errorf("manifest: no %s operation in %s", name, b)
+		}
+	}
+	if len(manifest) != len(operations) {
+		t.Errorf("manifest: %d documents for %d operations", len(manifest), len(operations))
 	}
 	checkTrustedDocuments(t, manifest)
 }

@@ -10,7 +10,7 @@ import { setContext } from '@apollo/client/link/context/index.js';
 import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries/index.js';
 import { relayStylePagination } from '@apollo/client/utilities/index.js';
 import { loadDevMessages, loadErrorMessages } from '@apollo/client/dev/index.js';
-import { MLAPI_URL, SEED, check, newUser, refusedFields, run, show } from './lib.mjs';
+import { MLAPI_URL, OPERATIONS, SEED, check, newUser, refusedFields, run, show } from './lib.mjs';
 
 let token; // set once logged in
 const authLink = setContext((_, { headers }) => ({
@@ -29,31 +29,10 @@ const client = new ApolloClient({
   }),
 });
 
-const REGISTER = gql`
-  mutation Register($input: RegisterUserInput!) {
-    registerUser(input: $input) { user { id username } }
-  }`;
-const TOKEN = gql`
-  mutation Token($input: TokenInput!) {
-    token(input: $input) { token tokenType expiresAt }
-  }`;
-const PREDICT = gql`
-  mutation Predict($input: PredictInput!) {
-    predict(input: $input) {
-      id yhatProb yhat modelVersion createdAt
-      request { id createdAt input }
-    }
-  }`;
-const HISTORY = gql`
-  query History($first: Int, $after: String) {
-    me {
-      id
-      requests(first: $first, after: $after) {
-        edges { cursor node { id createdAt response { id yhatProb yhat status } } }
-        pageInfo { hasNextPage endCursor }
-      }
-    }
-  }`;
+const REGISTER = gql(OPERATIONS.REGISTER);
+const TOKEN = gql(OPERATIONS.TOKEN);
+const PREDICT = gql(OPERATIONS.PREDICT);
+const HISTORY = gql(OPERATIONS.HISTORY);
 
 // ---------------------------------------------------------------------------
 // The checks. Apollo's full warning texts (instead of links to them), and

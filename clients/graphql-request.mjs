@@ -1,24 +1,13 @@
 // graphql-request on its defaults against mlapi: register, token, predict.
 //
 //   MLAPI_URL=http://127.0.0.1:8080 node graphql-request.mjs
-import { GraphQLClient, gql } from 'graphql-request';
-import { MLAPI_URL, SEED, check, newUser, refusedFields, run, show } from './lib.mjs';
+import { GraphQLClient } from 'graphql-request';
+import { MLAPI_URL, OPERATIONS, SEED, check, newUser, refusedFields, run, show } from './lib.mjs';
 
 const client = new GraphQLClient(`${MLAPI_URL}/query`);
 // once logged in: client.setHeader('Authorization', `Bearer ${token}`)
 
-const REGISTER = gql`
-  mutation Register($input: RegisterUserInput!) {
-    registerUser(input: $input) { user { id username } }
-  }`;
-const TOKEN = gql`
-  mutation Token($input: TokenInput!) {
-    token(input: $input) { token tokenType expiresAt }
-  }`;
-const PREDICT = gql`
-  mutation Predict($input: PredictInput!) {
-    predict(input: $input) { id requestId yhatProb yhat modelVersion createdAt }
-  }`;
+const { REGISTER, TOKEN, PREDICT } = OPERATIONS;
 
 // ---------------------------------------------------------------------------
 const user = newUser('graphql-request');

@@ -1,12 +1,23 @@
 // What the client scripts share: the server's address, the seed example,
 // checks that fail with a clear message, and a runner that exits non-zero.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 if (!process.env.MLAPI_URL) {
   console.error('FAIL: set MLAPI_URL to the server, e.g. MLAPI_URL=http://127.0.0.1:8080');
   process.exit(2);
 }
 export const MLAPI_URL = process.env.MLAPI_URL.replace(/\/+$/, '');
+
+// The operations the scripts send, from documents/*.graphql: the same files
+// graphql-codegen types and writes into the trusted documents manifest.
+const document = (name) => readFileSync(new URL(`documents/${name}.graphql`, import.meta.url), 'utf8');
+export const OPERATIONS = {
+  REGISTER: document('register'),
+  TOKEN: document('token'),
+  PREDICT: document('predict'),
+  HISTORY: document('history'),
+};
 
 // The seed document's example: yhatProb 0.5124506, yhat 1.
 export const SEED = {

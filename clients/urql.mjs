@@ -3,7 +3,7 @@
 //
 //   MLAPI_URL=http://127.0.0.1:8080 node urql.mjs
 import { Client, cacheExchange, fetchExchange, gql } from '@urql/core';
-import { MLAPI_URL, SEED, check, newUser, refusedFields, run, show } from './lib.mjs';
+import { MLAPI_URL, OPERATIONS, SEED, check, newUser, refusedFields, run, show } from './lib.mjs';
 
 let token; // set once logged in
 const client = new Client({
@@ -19,31 +19,10 @@ const client = new Client({
   // text/event-stream, multipart/mixed'.
 });
 
-const REGISTER = gql`
-  mutation Register($input: RegisterUserInput!) {
-    registerUser(input: $input) { user { id username } }
-  }`;
-const TOKEN = gql`
-  mutation Token($input: TokenInput!) {
-    token(input: $input) { token tokenType expiresAt }
-  }`;
-const PREDICT = gql`
-  mutation Predict($input: PredictInput!) {
-    predict(input: $input) {
-      id yhatProb yhat modelVersion createdAt
-      request { id createdAt input }
-    }
-  }`;
-const HISTORY = gql`
-  query History($first: Int, $after: String) {
-    me {
-      id
-      requests(first: $first, after: $after) {
-        edges { cursor node { id createdAt response { id yhatProb yhat status } } }
-        pageInfo { hasNextPage endCursor }
-      }
-    }
-  }`;
+const REGISTER = gql(OPERATIONS.REGISTER);
+const TOKEN = gql(OPERATIONS.TOKEN);
+const PREDICT = gql(OPERATIONS.PREDICT);
+const HISTORY = gql(OPERATIONS.HISTORY);
 
 // ---------------------------------------------------------------------------
 // The checks. Every HTTP exchange is recorded: method, status, operation.
