@@ -59,12 +59,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return serve(ctx, args, getenv, stderr)
 }
 
+// newLogger writes cfg's format, with every line bounded: no request can
+// make the log grow by more than a few kilobytes.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(httpserver.BoundedHandler(h, httpserver.MaxLogValue, httpserver.MaxLogLine))
 }
 
 // app is the assembled service: its HTTP handler and what must be closed.
@@ -105,10 +108,11 @@ func newHandler(cfg config.Config, logger *slog.Logger, m *model.Model, db *stor
 	if err != nil {
 		return nil, err
 	}
-	accounts := account.NewService(db,
-		auth.NewPasswords(auth.DefaultPasswordParams(), cfg.MaxHashes),
-		tokens,
-		auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}))
+	passwords := auth.NewPasswords(auth.DefaultPasswordParams(), cfg.MaxHashes)
+	passwords.MaxWait = cfg.HashWait
+	accounts := account.NewService(db, passwords, tokens,
+		auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}),
+		account.WithClientLimits(clientLimits(cfg)))
 	resolver, err := graph.NewResolver(accounts, prediction.NewService(m, db), m.Info())
 	if err != nil {
 		return nil, fmt.Errorf("model %s does not fit the API: %w", m.Info().Version, err)
@@ -143,6 +147,7 @@ func newHandler(cfg config.Config, logger *slog.Logger, m *model.Model, db *stor
 	}
 	limits := httpserver.DefaultConfig(cfg.Addr)
 	return httpserver.Chain(mux,
+		httpserver.ClientAddr(cfg.TrustedProxies),
 		httpserver.AccessLog(logger),
 		httpserver.Recover(logger),
 		httpserver.SecurityHeaders,
@@ -152,6 +157,37 @@ func newHandler(cfg config.Config, logger *slog.Logger, m *model.Model, db *stor
 		httpserver.BearerToken,
 	), nil
 }
+
+// clientLimits are the per-address limits cfg sets. One address may hold at
+// most half the hashing slots at once, so that the other half stays free for
+// everyone else whatever one address sends; its other calls queue behind
+// its own, never behind another address's. When every hashing slot is taken,
+// the next goes to the address served least recently: a user who has not
+// logged in for a while passes ahead of a flood's addresses. A refusal is answered after a
+// second (tarpitTime), so that a flood's connections send one call a second
+// each instead of keeping the CPUs busy with refusals. The counters admit a
+// new address uncounted rather than refuse it when they are full of busy
+// addresses (the per-username limit and the hashing slots still apply).
+func clientLimits(cfg config.Config) account.ClientLimits {
+	limiter := func(r config.Rate) *auth.AttemptLimiter {
+		if r.Off() {
+			return nil
+		}
+		return auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: r.N, Window: r.Per, AdmitWhenFull: true})
+	}
+	return account.ClientLimits{
+		Login:       limiter(cfg.LoginRate),
+		Register:    limiter(cfg.RegisterRate),
+		MaxInFlight: max(1, cfg.MaxHashes/2),
+		MaxHashing:  cfg.MaxHashes,
+		QueueWait:   cfg.HashWait,
+		Tarpit:      tarpitTime,
+	}
+}
+
+// tarpitTime is how long a refused login or registration waits before its
+// answer.
+const tarpitTime = time.Second
 
 // persistedDocumentCacheBytes bounds the documents kept for automatic
 // persisted queries: thousands of typical operations.
@@ -190,7 +226,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	logger.Info("serving", "addr", listener.Addr().String(), "graphiql", cfg.GraphiQL, "introspection", cfg.Introspection,
-		"cors_origins", cfg.CORSOrigins, "persisted_queries", cfg.PersistedQueries, "trusted_documents", cfg.TrustedDocuments)
+		"cors_origins", cfg.CORSOrigins, "persisted_queries", cfg.PersistedQueries, "trusted_documents", cfg.TrustedDocuments,
+		"login_rate", cfg.LoginRate.String(), "register_rate", cfg.RegisterRate.String(), "trusted_proxies", cfg.TrustedProxies)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(listener) }()
 
@@ -227,8 +264,8 @@ func openDatabase(ctx context.Context, cfg config.Config) (*store.DB, error) {
 // PostgreSQL means production: there the secret must be given.
 func jwtSecret(cfg config.Config, db *store.DB) ([]byte, error) {
 	if cfg.JWTSecret != "" {
-		if len(cfg.JWTSecret) < 32 {
-			return nil, errors.New("JWT_SECRET must be at least 32 bytes")
+		if err := auth.ValidateSecret([]byte(cfg.JWTSecret)); err != nil {
+			return nil, fmt.Errorf("JWT_SECRET: %w", err)
 		}
 		return []byte(cfg.JWTSecret), nil
 	}

@@ -2,6 +2,9 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -102,23 +105,29 @@ func refusedVariable(op *graphql.OperationContext, errs gqlerror.List) (string, 
 // the error naming every offending field. It returns nil when it finds
 // nothing wrong, leaving GraphQL's own error to stand.
 func (r *Resolver) refusePredictInput(ctx context.Context, raw map[string]any) error {
-	userID, err := r.accounts.CallerID(ctx)
+	ctx, userID, err := r.accounts.CallerID(ctx)
 	if err != nil {
 		return err
 	}
-	input, problems := r.typePredictInput(raw)
-	return r.predictions.Refuse(ctx, userID, input, problems)
+	input, received, problems := r.typePredictInput(raw)
+	return r.predictions.RefuseReceived(ctx, userID, input, received, problems)
 }
 
 // typePredictInput renames raw's fields to the model's feature names and
 // reports what GraphQL's types refuse but the model's validation would let
 // through: a field PredictInput does not have, and a Boolean given anything
 // but true or false (the model also reads 0 and 1, as CSV files hold them).
-// Unknown fields are kept under the name they came with, unless that name is
-// a feature's, so the logged input shows what was sent.
-func (r *Resolver) typePredictInput(raw map[string]any) (map[string]any, []model.FieldError) {
-	input := make(map[string]any, len(raw))
-	var problems []model.FieldError
+//
+// It returns the input for the model and the input as received, to be
+// logged. They differ in one way: a Float given as a string that GraphQL's
+// coercion reads as a number ("35", "NaN", "1e39") reaches the model as that
+// number's text, so the model names it as it names a number ("NaN" is
+// non_finite, "1e39" out_of_range), while the log keeps the string. Unknown
+// fields are kept under the name they came with, unless that name is a
+// feature's, so the logged input shows what was sent.
+func (r *Resolver) typePredictInput(raw map[string]any) (input, received map[string]any, problems []model.FieldError) {
+	input = make(map[string]any, len(raw))
+	received = make(map[string]any, len(raw))
 	known := make(map[string]bool, len(r.features))
 	for _, f := range r.features {
 		known[f.field] = true
@@ -126,7 +135,10 @@ func (r *Resolver) typePredictInput(raw map[string]any) (map[string]any, []model
 		if !ok {
 			continue
 		}
-		input[f.name] = value
+		input[f.name], received[f.name] = value, value
+		if text, isString := value.(string); !f.boolean && isString && isFloatText(text) {
+			input[f.name] = json.Number(text)
+		}
 		if _, isBool := value.(bool); f.boolean && value != nil && !isBool {
 			problems = append(problems, model.FieldError{
 				Field: f.name, Reason: model.ReasonType, Message: "want true or false, got " + model.DescribeJSON(value),
@@ -139,8 +151,77 @@ func (r *Resolver) typePredictInput(raw map[string]any) (map[string]any, []model
 		}
 		problems = append(problems, model.FieldError{Field: field, Reason: model.ReasonUnknown, Message: "not a field of " + predictInputType})
 		if _, isFeature := r.featureByName(field); !isFeature {
-			input[field] = value
+			input[field], received[field] = value, value
 		}
 	}
-	return input, problems
+	return input, received, problems
+}
+
+// isFloatText reports whether GraphQL's coercion of a variable reads text
+// as a Float, as gqlparser's variable validation does.
+func isFloatText(text string) bool {
+	_, err := strconv.ParseFloat(text, 64)
+	return err == nil || errors.Is(err, strconv.ErrRange)
+}
+
+// receivedPredictInput returns the input argument of the predict field
+// being resolved as the client sent it, keyed by PredictInput's fields: an
+// inline object from the document's literals (each number as json.Number
+// with the literal's text), a variable from the variables as the transport
+// decoded them (numbers are json.Number there too), or a mix of both. It
+// reports false when the argument cannot be found, outside a gqlgen request.
+func (r *Resolver) receivedPredictInput(ctx context.Context) (map[string]any, bool) {
+	if !graphql.HasOperationContext(ctx) {
+		return nil, false
+	}
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil {
+		return nil, false
+	}
+	arg := fc.Field.Arguments.ForName("input")
+	if arg == nil || arg.Value == nil {
+		return nil, false
+	}
+	op := graphql.GetOperationContext(ctx)
+	var defs ast.VariableDefinitionList
+	if op.Operation != nil {
+		defs = op.Operation.VariableDefinitions
+	}
+	raw, ok := receivedValue(arg.Value, variableRefusals{}.rawVariables(op), defs).(map[string]any)
+	return raw, ok
+}
+
+// receivedValue is a document value as the client wrote it, with its
+// variables as the client sent them.
+func receivedValue(v *ast.Value, vars map[string]any, defs ast.VariableDefinitionList) any {
+	switch v.Kind {
+	case ast.Variable:
+		if value, ok := vars[v.Raw]; ok {
+			return value
+		}
+		if def := defs.ForName(v.Raw); def != nil && def.DefaultValue != nil {
+			return receivedValue(def.DefaultValue, nil, nil)
+		}
+		return nil
+	case ast.IntValue, ast.FloatValue:
+		return json.Number(v.Raw)
+	case ast.StringValue, ast.BlockValue, ast.EnumValue:
+		return v.Raw
+	case ast.BooleanValue:
+		return v.Raw == "true"
+	case ast.ListValue:
+		list := make([]any, len(v.Children))
+		for i, child := range v.Children {
+			list[i] = receivedValue(child.Value, vars, defs)
+		}
+		return list
+	case ast.ObjectValue:
+		object := make(map[string]any, len(v.Children))
+		for _, child := range v.Children {
+			object[child.Name] = receivedValue(child.Value, vars, defs)
+		}
+		return object
+	default: // ast.NullValue
+		return nil
+	}
 }

@@ -35,13 +35,29 @@ func (r *mutationResolver) Token(ctx context.Context, input gqlmodel.TokenInput)
 
 // Predict is the resolver for the predict field.
 func (r *mutationResolver) Predict(ctx context.Context, input map[string]any) (*prediction.Result, error) {
-	// The token is checked here; whether its user is still enabled is checked
-	// by the same database statement that logs the prediction.
-	userID, err := r.accounts.CallerID(ctx)
+	// The token is checked here; whether its user is still enabled and the
+	// token not revoked is checked by the same database statement that logs
+	// the prediction, under the context CallerID returns.
+	ctx, userID, err := r.accounts.CallerID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.predictions.Predict(ctx, userID, r.modelInput(input))
+	// The model validates the input as the client sent it and the log keeps
+	// it so: GraphQL's coercion has made every Float a float32, which turns
+	// 1e39 into an infinity and 130.00001 into 130.00002.
+	received, ok := r.receivedPredictInput(ctx)
+	if !ok {
+		return r.predictions.Predict(ctx, userID, r.modelInput(input))
+	}
+	modelInput, logged, problems := r.typePredictInput(received)
+	if len(problems) > 0 {
+		// GraphQL's coercion let through what its types refuse: refuse it as
+		// a refused variable is refused.
+		if err := r.predictions.RefuseReceived(ctx, userID, modelInput, logged, problems); err != nil {
+			return nil, err
+		}
+	}
+	return r.predictions.PredictReceived(ctx, userID, modelInput, logged)
 }
 
 // SetUserEnabled is the resolver for the setUserEnabled field.
@@ -67,6 +83,36 @@ func (r *mutationResolver) DeleteUser(ctx context.Context, userID string) (bool,
 		return false, err
 	}
 	return true, nil
+}
+
+// Logout is the resolver for the logout field.
+func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
+	if err := r.accounts.Logout(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*gqlmodel.TokenPayload, error) {
+	token, err := r.accounts.ChangePassword(ctx, currentPassword, newPassword)
+	if err != nil {
+		return nil, err
+	}
+	return &gqlmodel.TokenPayload{Token: token.Token, TokenType: token.Type, ExpiresAt: token.ExpiresAt}, nil
+}
+
+// RevokeUserTokens is the resolver for the revokeUserTokens field.
+func (r *mutationResolver) RevokeUserTokens(ctx context.Context, userID string) (*store.User, error) {
+	id, err := decodeRowID(nodeUser, userID)
+	if err != nil {
+		return nil, err
+	}
+	user, err := r.accounts.RevokeUserTokens(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &user, nil
 }
 
 func (r *predictionResolver) ID(ctx context.Context, obj *prediction.Result) (string, error) {

@@ -16,10 +16,13 @@ import (
 type Users interface {
 	CreateUser(ctx context.Context, u store.NewUser) (store.User, error)
 	UserByUsername(ctx context.Context, username string) (store.User, error)
-	ActiveUser(ctx context.Context, id int64) (store.User, error)
+	TokenUser(ctx context.Context, id int64, check store.TokenCheck) (store.User, error)
 	UserByID(ctx context.Context, id int64) (store.User, error)
 	SetUserEnabled(ctx context.Context, id int64, enabled bool) (store.User, error)
 	DeleteUser(ctx context.Context, id int64) error
+	RevokeToken(ctx context.Context, t store.RevokedToken, pruneBefore time.Time) error
+	RevokeUserTokens(ctx context.Context, id int64) (store.User, error)
+	ChangePassword(ctx context.Context, id, generation int64, passwordHash string) (store.User, error)
 }
 
 // Service implements the account operations.
@@ -28,11 +31,16 @@ type Service struct {
 	passwords *auth.Passwords
 	tokens    *auth.Tokens
 	attempts  *auth.AttemptLimiter
+	clients   *clientLimits // per client address; nil: none (limits.go)
 }
 
 // NewService returns a Service using the given storage and credentials.
-func NewService(users Users, passwords *auth.Passwords, tokens *auth.Tokens, attempts *auth.AttemptLimiter) *Service {
-	return &Service{users: users, passwords: passwords, tokens: tokens, attempts: attempts}
+func NewService(users Users, passwords *auth.Passwords, tokens *auth.Tokens, attempts *auth.AttemptLimiter, opts ...Option) *Service {
+	s := &Service{users: users, passwords: passwords, tokens: tokens, attempts: attempts}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // Registration is what a new user supplies.
@@ -44,6 +52,11 @@ type Registration struct {
 
 // Register creates an enabled user with the "user" role.
 func (s *Service) Register(ctx context.Context, r Registration) (store.User, error) {
+	done, err := s.clients.admit(ctx, opRegister)
+	if err != nil {
+		return store.User{}, err
+	}
+	defer done()
 	return s.create(ctx, r, store.RoleUser)
 }
 
@@ -77,7 +90,7 @@ func validateRegistration(r Registration) (email string, err error) {
 	if err := auth.ValidateUsername(r.Username); err != nil {
 		problems = append(problems, apperr.MessageOf(err))
 	}
-	if err := auth.ValidatePassword(r.Password); err != nil {
+	if err := auth.ValidateNewPassword(r.Password); err != nil {
 		problems = append(problems, apperr.MessageOf(err))
 	}
 	email, err = auth.NormalizeEmail(r.Email)
@@ -102,6 +115,11 @@ var errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid username or 
 // IssueToken checks a username and password and issues an access token. An
 // unknown user and a wrong password get the same answer after the same work.
 func (s *Service) IssueToken(ctx context.Context, username, password string) (Token, error) {
+	done, err := s.clients.admit(ctx, opLogin)
+	if err != nil {
+		return Token{}, err
+	}
+	defer done()
 	if !s.attempts.Allow(strings.ToLower(username)) {
 		return Token{}, apperr.New(apperr.TooManyRequests, "too many login attempts for this user, try again in a minute")
 	}
@@ -129,7 +147,7 @@ func (s *Service) IssueToken(ctx context.Context, username, password string) (To
 	if !user.Enabled {
 		return Token{}, apperr.New(apperr.Forbidden, "this account is disabled")
 	}
-	token, expiresAt, err := s.tokens.Issue(user.ID)
+	token, expiresAt, err := s.tokens.Issue(user.ID, user.TokenGeneration)
 	if err != nil {
 		return Token{}, err
 	}
@@ -139,31 +157,42 @@ func (s *Service) IssueToken(ctx context.Context, username, password string) (To
 var errNoToken = apperr.New(apperr.Unauthenticated, "this operation needs an access token: send 'Authorization: Bearer <token>'")
 
 // Authenticate returns the enabled user whose token ctx carries. A disabled or
-// deleted user's token stops working here, on the next request.
+// deleted user's token stops working here, on the next request, and so does
+// a revoked token (logout, a password change, revokeUserTokens).
 func (s *Service) Authenticate(ctx context.Context) (store.User, error) {
+	user, _, err := s.authenticate(ctx)
+	return user, err
+}
+
+// authenticate is Authenticate, also returning the token's claims.
+func (s *Service) authenticate(ctx context.Context) (store.User, auth.Claims, error) {
 	token, err := callerToken(ctx)
 	if err != nil {
-		return store.User{}, err
+		return store.User{}, auth.Claims{}, err
 	}
 	claims, err := s.tokens.Verify(token)
 	if err != nil {
-		return store.User{}, err
+		return store.User{}, auth.Claims{}, err
 	}
-	return s.activeUser(ctx, claims.UserID)
+	user, err := s.tokenUser(ctx, claims)
+	return user, claims, err
 }
 
 // CallerID verifies the token ctx carries without a database read; callers
-// use it only where the next storage call re-checks the user itself.
-func (s *Service) CallerID(ctx context.Context) (int64, error) {
+// use it only where the next storage call re-checks the user itself, and
+// pass that call the returned context: it carries the token's generation and
+// id, which the store checks too (store.WithTokenCheck), so that a revoked
+// token is refused there.
+func (s *Service) CallerID(ctx context.Context) (context.Context, int64, error) {
 	token, err := callerToken(ctx)
 	if err != nil {
-		return 0, err
+		return ctx, 0, err
 	}
 	claims, err := s.tokens.Verify(token)
 	if err != nil {
-		return 0, err
+		return ctx, 0, err
 	}
-	return claims.UserID, nil
+	return store.WithTokenCheck(ctx, tokenCheck(claims)), claims.UserID, nil
 }
 
 // callerToken returns the access token the request carries, or why it
@@ -178,22 +207,22 @@ func callerToken(ctx context.Context) (string, error) {
 	return "", errNoToken
 }
 
-func (s *Service) activeUser(ctx context.Context, id int64) (store.User, error) {
-	user, err := s.users.ActiveUser(ctx, id)
+func (s *Service) tokenUser(ctx context.Context, claims auth.Claims) (store.User, error) {
+	user, err := s.users.TokenUser(ctx, claims.UserID, tokenCheck(claims))
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return store.User{}, apperr.Wrap(apperr.Unauthenticated, "the token's user is disabled or no longer exists", err)
+		return store.User{}, apperr.Wrap(apperr.Unauthenticated, "the token has been revoked, or its user is disabled or no longer exists", err)
 	}
 	return user, err
 }
 
 // TokenStatus reports whether token is valid now: a good signature, not
-// expired, and a user that still exists and is enabled.
+// expired, not revoked, and a user that still exists and is enabled.
 func (s *Service) TokenStatus(ctx context.Context, token string) (valid bool, expiresAt time.Time, err error) {
 	claims, err := s.tokens.Verify(token)
 	if err != nil {
 		return false, time.Time{}, nil
 	}
-	if _, err := s.activeUser(ctx, claims.UserID); err != nil {
+	if _, err := s.tokenUser(ctx, claims); err != nil {
 		if apperr.CodeOf(err) == apperr.Unauthenticated {
 			return false, time.Time{}, nil
 		}
@@ -211,6 +240,9 @@ func (s *Service) SetUserEnabled(ctx context.Context, userID int64, enabled bool
 	if admin.ID == userID && !enabled {
 		return store.User{}, apperr.New(apperr.Invalid, "an administrator cannot disable their own account")
 	}
+	if err := s.notAnotherAdmin(ctx, admin, userID); err != nil {
+		return store.User{}, err
+	}
 	return s.users.SetUserEnabled(ctx, userID, enabled)
 }
 
@@ -223,6 +255,9 @@ func (s *Service) DeleteUser(ctx context.Context, userID int64) error {
 	}
 	if admin.ID == userID {
 		return apperr.New(apperr.Invalid, "an administrator cannot delete their own account")
+	}
+	if err := s.notAnotherAdmin(ctx, admin, userID); err != nil {
+		return err
 	}
 	return s.users.DeleteUser(ctx, userID)
 }

@@ -14,7 +14,7 @@ import (
 
 func newService(t *testing.T, db *store.DB) *Service {
 	t.Helper()
-	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: []byte("0123456789abcdef0123456789abcdef"), TTL: time.Hour})
+	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: []byte("t9Kq2vXw8LmZ4rBn6YcJ1hGs5DpF7aEu"), TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,50 +10,77 @@ import (
 // AttemptLimiterConfig configures an AttemptLimiter. Zero or negative values
 // take the defaults noted.
 type AttemptLimiterConfig struct {
-	Max     int              // attempts allowed per key per window; 10 when zero
-	Window  time.Duration    // window length; 1 minute when zero
-	MaxKeys int              // keys tracked at most; 100 000 when zero
-	Now     func() time.Time // clock; time.Now when nil
+	Max     int           // attempts allowed per key per window; 10 when zero
+	Window  time.Duration // window length; 1 minute when zero
+	MaxKeys int           // keys tracked at most; 100 000 when zero
+	// KeepAt is the count from which a key is never evicted to make room
+	// for another: 3 when zero, and never more than Max.
+	KeepAt int
+	// AdmitWhenFull says what becomes of a new key when every tracked key
+	// has reached KeepAt: false (the default, for usernames) refuses its
+	// attempt, true lets the attempt through without counting it (for
+	// client addresses, where other limits still apply).
+	AdmitWhenFull bool
+	Now           func() time.Time // clock; time.Now when nil
 }
 
 // maxLimiterKey caps the bytes kept per key: usernames are at most 64
 // bytes, and a longer key is junk that should not cost memory.
 const maxLimiterKey = 128
 
-// AttemptLimiter counts login attempts per key (a username) in fixed
-// windows. Every call counts, whatever its outcome, so that a password
-// guesser gains nothing from the answers. Memory is bounded: when MaxKeys
-// keys are tracked, expired ones are dropped first and then the one whose
-// window started earliest. Evicting a live key forgets its count; that takes
-// MaxKeys fresh keys within one window, and refusing new keys instead would
-// let the same flood lock every user out. Safe for concurrent use.
+// AttemptLimiter counts attempts per key (a username, a client address) in
+// fixed windows that start at each key's first attempt. Every call counts,
+// whatever its outcome, so that a password guesser gains nothing from the
+// answers. Safe for concurrent use.
+//
+// Memory is bounded by MaxKeys, and a flood of fresh keys cannot buy a
+// guesser a fresh count for a key under attack. When the table is full,
+// keys whose window has ended go first; then the cold key (fewer than
+// KeepAt attempts in its window) whose window started earliest. A key with
+// KeepAt attempts or more (locked, or on its way) is never evicted: a flood
+// of distinct keys evicts only its own cold keys and real users' keys with
+// at most KeepAt-1 attempts, which is all the count it can wipe out. When
+// every tracked key has KeepAt attempts, a new key is refused (or admitted
+// uncounted, with AdmitWhenFull) until a window ends: forgetting a locked
+// key instead would give its guesser a fresh count. Reaching that state
+// takes MaxKeys×KeepAt attempts within one window (300 000 a minute with
+// the defaults), which the per-address limits spread over thousands of
+// addresses.
 type AttemptLimiter struct {
-	max     int
-	window  time.Duration
-	maxKeys int
-	now     func() time.Time
+	max, keepAt   int
+	window        time.Duration
+	maxKeys       int
+	admitWhenFull bool
+	now           func() time.Time
 
 	mu    sync.Mutex
-	keys  map[string]*list.Element // of *attempts
-	order *list.List               // by window start, oldest first
+	keys  map[string]*attempts
+	order *list.List // every key, by window start, oldest first: for expiry
+	cold  *list.List // keys under keepAt, by window start: eviction candidates
 }
 
 type attempts struct {
 	key   string
 	start time.Time
 	count int
+	inAll *list.Element // in order
+	cold  *list.Element // in cold; nil once the key has keepAt attempts
 }
 
 // NewAttemptLimiter returns a limiter configured by cfg.
 func NewAttemptLimiter(cfg AttemptLimiterConfig) *AttemptLimiter {
 	l := &AttemptLimiter{
-		max:     orDefault(cfg.Max, 10),
-		window:  orDefault(cfg.Window, time.Minute),
-		maxKeys: orDefault(cfg.MaxKeys, 100_000),
-		now:     cfg.Now,
-		keys:    make(map[string]*list.Element),
-		order:   list.New(),
+		max:           orDefault(cfg.Max, 10),
+		keepAt:        orDefault(cfg.KeepAt, 3),
+		window:        orDefault(cfg.Window, time.Minute),
+		maxKeys:       orDefault(cfg.MaxKeys, 100_000),
+		admitWhenFull: cfg.AdmitWhenFull,
+		now:           cfg.Now,
+		keys:          make(map[string]*attempts),
+		order:         list.New(),
+		cold:          list.New(),
 	}
+	l.keepAt = min(l.keepAt, l.max)
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -72,6 +99,15 @@ func orDefault[T int | time.Duration](v, def T) T {
 // Allow records an attempt for key and reports whether it is within the
 // limit. Keys are compared case-insensitively.
 func (l *AttemptLimiter) Allow(key string) bool {
+	ok, _ := l.Attempt(key)
+	return ok
+}
+
+// Attempt records an attempt for key and reports whether it is within the
+// limit; when it is not, retryAfter is how long until the key's window ends
+// (or, when the table is full of keys that cannot be evicted, until the
+// first of their windows ends). Keys are compared case-insensitively.
+func (l *AttemptLimiter) Attempt(key string) (ok bool, retryAfter time.Duration) {
 	if len(key) > maxLimiterKey {
 		key = key[:maxLimiterKey]
 	}
@@ -81,19 +117,36 @@ func (l *AttemptLimiter) Allow(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.dropExpired(now)
-	if e, ok := l.keys[key]; ok {
-		a := e.Value.(*attempts)
+	if a, ok := l.keys[key]; ok {
 		if a.count >= l.max {
-			return false
+			return false, a.start.Add(l.window).Sub(now)
 		}
 		a.count++
-		return true
+		if a.count >= l.keepAt && a.cold != nil {
+			l.cold.Remove(a.cold)
+			a.cold = nil
+		}
+		return true, 0
 	}
 	if len(l.keys) >= l.maxKeys {
-		l.remove(l.order.Front())
+		victim := l.cold.Front()
+		if victim == nil {
+			// Every key is locked or nearly: keep them all.
+			if l.admitWhenFull {
+				return true, 0
+			}
+			first := l.order.Front().Value.(*attempts)
+			return false, first.start.Add(l.window).Sub(now)
+		}
+		l.remove(victim.Value.(*attempts))
 	}
-	l.keys[key] = l.order.PushBack(&attempts{key: key, start: now, count: 1})
-	return true
+	a := &attempts{key: key, start: now, count: 1}
+	a.inAll = l.order.PushBack(a)
+	if a.count < l.keepAt {
+		a.cold = l.cold.PushBack(a)
+	}
+	l.keys[key] = a
+	return true, 0
 }
 
 // dropExpired removes the keys whose window has ended. The list is ordered
@@ -101,15 +154,20 @@ func (l *AttemptLimiter) Allow(key string) bool {
 // removed, not what is tracked.
 func (l *AttemptLimiter) dropExpired(now time.Time) {
 	for e := l.order.Front(); e != nil; e = l.order.Front() {
-		if now.Sub(e.Value.(*attempts).start) < l.window {
+		a := e.Value.(*attempts)
+		if now.Sub(a.start) < l.window {
 			return
 		}
-		l.remove(e)
+		l.remove(a)
 	}
 }
 
-func (l *AttemptLimiter) remove(e *list.Element) {
-	delete(l.keys, l.order.Remove(e).(*attempts).key)
+func (l *AttemptLimiter) remove(a *attempts) {
+	l.order.Remove(a.inAll)
+	if a.cold != nil {
+		l.cold.Remove(a.cold)
+	}
+	delete(l.keys, a.key)
 }
 
 // tracked reports how many keys the limiter holds, for tests.

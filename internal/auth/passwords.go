@@ -102,9 +102,9 @@ func NewPasswords(params PasswordParams, maxConcurrent int) *Passwords {
 
 // Hash returns the PHC-format argon2id hash of password, e.g.
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>. The password must satisfy
-// ValidatePassword.
+// ValidateNewPassword: only new passwords are hashed.
 func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
-	if err := ValidatePassword(password); err != nil {
+	if err := ValidateNewPassword(password); err != nil {
 		return "", err
 	}
 	release, err := p.acquire(ctx)

@@ -28,6 +28,9 @@ const (
 	// maxTokenLen is far above what Issue produces (about 300 bytes), and
 	// lets Verify drop a junk header before decoding anything.
 	maxTokenLen = 4096
+	// maxTokenIDLen bounds the jti a token may carry: Issue writes 26
+	// characters, and the id is a database key when the token is revoked.
+	maxTokenIDLen = 64
 	// invalidToken is the one message every rejection gets, so a client
 	// cannot probe which check failed.
 	invalidToken = "invalid or expired token"
@@ -44,9 +47,21 @@ type TokenConfig struct {
 
 // Claims is what a verified token says.
 type Claims struct {
-	UserID    int64
-	ExpiresAt time.Time
-	IssuedAt  time.Time
+	UserID int64
+	// ID is the token's own identifier (jti), random: logging out revokes
+	// this one token by it.
+	ID string
+	// Generation is the user's token generation when it was issued (the gen
+	// claim). Bumping the user's generation revokes every older token.
+	Generation int64
+	ExpiresAt  time.Time
+	IssuedAt   time.Time
+}
+
+// tokenClaims is the token's payload: the registered claims and gen.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	Generation *int64 `json:"gen,omitempty"`
 }
 
 // Tokens issues and verifies HS256 access tokens. Safe for concurrent use.
@@ -59,12 +74,13 @@ type Tokens struct {
 	parser   *jwt.Parser
 }
 
-// NewTokens checks cfg and returns a token issuer. A secret shorter than
-// MinSecretLen is refused: golang-jwt would sign with any key, even an empty
+// NewTokens checks cfg and returns a token issuer. A secret that
+// ValidateSecret refuses (shorter than MinSecretLen, a repeated character, a
+// placeholder) is refused: golang-jwt would sign with any key, even an empty
 // one, and the server must not start like that.
 func NewTokens(cfg TokenConfig) (*Tokens, error) {
-	if len(cfg.Secret) < MinSecretLen {
-		return nil, fmt.Errorf("auth: JWT secret is %d bytes, want at least %d random bytes", len(cfg.Secret), MinSecretLen)
+	if err := ValidateSecret(cfg.Secret); err != nil {
+		return nil, err
 	}
 	if cfg.TTL < 0 {
 		return nil, fmt.Errorf("auth: token TTL %v is negative", cfg.TTL)
@@ -95,20 +111,27 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 	return t, nil
 }
 
-// Issue returns a signed token for userID and the moment it expires.
-func (t *Tokens) Issue(userID int64) (string, time.Time, error) {
+// Issue returns a signed token for userID at the user's current token
+// generation, and the moment it expires. Every token gets a random id (jti).
+func (t *Tokens) Issue(userID, generation int64) (string, time.Time, error) {
 	if userID <= 0 {
 		return "", time.Time{}, fmt.Errorf("auth: issue token: user id %d is not positive", userID)
 	}
+	if generation < 0 {
+		return "", time.Time{}, fmt.Errorf("auth: issue token: generation %d is negative", generation)
+	}
 	now := t.now()
-	claims := jwt.RegisteredClaims{
-		Issuer:    t.issuer,
-		Subject:   strconv.FormatInt(userID, 10),
-		Audience:  jwt.ClaimStrings{t.audience},
-		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
-		NotBefore: jwt.NewNumericDate(now),
-		IssuedAt:  jwt.NewNumericDate(now),
-		ID:        rand.Text(),
+	claims := tokenClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.issuer,
+			Subject:   strconv.FormatInt(userID, 10),
+			Audience:  jwt.ClaimStrings{t.audience},
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        rand.Text(),
+		},
+		Generation: &generation,
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
 	if err != nil {
@@ -135,8 +158,8 @@ func (t *Tokens) verify(token string) (Claims, error) {
 	if len(token) > maxTokenLen {
 		return Claims{}, fmt.Errorf("token is %d bytes, limit %d", len(token), maxTokenLen)
 	}
-	var rc jwt.RegisteredClaims
-	_, err := t.parser.ParseWithClaims(token, &rc, func(tok *jwt.Token) (any, error) {
+	var tc tokenClaims
+	_, err := t.parser.ParseWithClaims(token, &tc, func(tok *jwt.Token) (any, error) {
 		// WithValidMethods already pins the algorithm; this keeps the key
 		// from ever reaching another method should that option be lost.
 		if tok.Method != jwt.SigningMethodHS256 {
@@ -147,6 +170,7 @@ func (t *Tokens) verify(token string) (Claims, error) {
 	if err != nil {
 		return Claims{}, err
 	}
+	rc := tc.RegisteredClaims
 	// The parser checks iat and nbf only when present; we issue both, so a
 	// token without them was not made here.
 	if rc.IssuedAt == nil {
@@ -160,7 +184,25 @@ func (t *Tokens) verify(token string) (Claims, error) {
 	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != rc.Subject {
 		return Claims{}, fmt.Errorf("sub %q is not a positive user id", rc.Subject)
 	}
-	return Claims{UserID: id, ExpiresAt: rc.ExpiresAt.Time, IssuedAt: rc.IssuedAt.Time}, nil
+	// Tokens issued before revocation existed carry neither jti nor gen:
+	// they cannot be revoked one by one, so they are not accepted.
+	if rc.ID == "" || len(rc.ID) > maxTokenIDLen {
+		return Claims{}, fmt.Errorf("jti of %d bytes, want 1 to %d", len(rc.ID), maxTokenIDLen)
+	}
+	if tc.Generation == nil || *tc.Generation < 0 {
+		return Claims{}, errors.New("token has no gen claim, or a negative one")
+	}
+	return Claims{
+		UserID: id, ID: rc.ID, Generation: *tc.Generation,
+		ExpiresAt: rc.ExpiresAt.Time, IssuedAt: rc.IssuedAt.Time,
+	}, nil
+}
+
+// RevocationHorizon is the moment before which an expiry means a token can no
+// longer pass Verify, leeway included: the record of a revoked token that
+// expired earlier can be dropped.
+func (t *Tokens) RevocationHorizon() time.Time {
+	return t.now().Add(-tokenLeeway)
 }
 
 // BearerToken extracts the token from an Authorization header value. It

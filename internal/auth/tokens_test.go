@@ -18,7 +18,8 @@ const testUnix = 1_700_000_000
 
 func testNow() time.Time { return time.Unix(testUnix, 0) }
 
-func testSecret() []byte { return bytes.Repeat([]byte("k"), MinSecretLen) }
+// testSecret is 32 bytes that ValidateSecret accepts, fresh on each call.
+func testSecret() []byte { return []byte("t9Kq2vXw8LmZ4rBn6YcJ1hGs5DpF7aEu") }
 
 func newTestTokens(t testing.TB) *Tokens {
 	t.Helper()
@@ -32,7 +33,7 @@ func newTestTokens(t testing.TB) *Tokens {
 // validClaims are the claims Issue writes, as a map a test can spoil.
 func validClaims() jwt.MapClaims {
 	return jwt.MapClaims{
-		"iss": "mlapi", "aud": "mlapi", "sub": "42", "jti": "test",
+		"iss": "mlapi", "aud": "mlapi", "sub": "42", "jti": "test", "gen": 3,
 		"exp": testUnix + 3600, "iat": testUnix, "nbf": testUnix,
 	}
 }
@@ -117,6 +118,14 @@ func TestVerifyToken(t *testing.T) {
 		{"sub with plus sign", hs256(with(func(c jwt.MapClaims) { c["sub"] = "+42" })), false},
 		{"sub with leading zero", hs256(with(func(c jwt.MapClaims) { c["sub"] = "042" })), false},
 		{"sub overflows int64", hs256(with(func(c jwt.MapClaims) { c["sub"] = "9223372036854775808" })), false},
+
+		{"no jti", hs256(with(func(c jwt.MapClaims) { delete(c, "jti") })), false},
+		{"empty jti", hs256(with(func(c jwt.MapClaims) { c["jti"] = "" })), false},
+		{"oversized jti", hs256(with(func(c jwt.MapClaims) { c["jti"] = strings.Repeat("j", maxTokenIDLen+1) })), false},
+		{"no gen", hs256(with(func(c jwt.MapClaims) { delete(c, "gen") })), false},
+		{"negative gen", hs256(with(func(c jwt.MapClaims) { c["gen"] = -1 })), false},
+		{"gen a string", hs256(with(func(c jwt.MapClaims) { c["gen"] = "3" })), false},
+		{"gen a fraction", hs256(with(func(c jwt.MapClaims) { c["gen"] = 1.5 })), false},
 	}
 	tok := newTestTokens(t)
 	for _, tt := range tests {
@@ -125,8 +134,9 @@ func TestVerifyToken(t *testing.T) {
 			token := tt.token(t)
 			claims, err := tok.Verify(token)
 			if tt.ok {
-				if err != nil || claims.UserID != 42 || !claims.IssuedAt.Equal(testNow()) || claims.ExpiresAt.IsZero() {
-					t.Fatalf("Verify = %+v, %v; want user 42 issued at %v, nil", claims, err, testNow())
+				if err != nil || claims.UserID != 42 || claims.ID != "test" || claims.Generation != 3 ||
+					!claims.IssuedAt.Equal(testNow()) || claims.ExpiresAt.IsZero() {
+					t.Fatalf("Verify = %+v, %v; want user 42, jti test, gen 3, issued at %v, nil", claims, err, testNow())
 				}
 				return
 			}
@@ -156,7 +166,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, exp, err := tok.Issue(7)
+	token, exp, err := tok.Issue(7, 5)
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}
@@ -167,9 +177,9 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify(issued token): %v", err)
 	}
-	if want := (Claims{UserID: 7, ExpiresAt: exp, IssuedAt: testNow()}); !claims.ExpiresAt.Equal(want.ExpiresAt) ||
-		!claims.IssuedAt.Equal(want.IssuedAt) || claims.UserID != want.UserID {
-		t.Errorf("claims = %+v, want %+v", claims, want)
+	if want := (Claims{UserID: 7, Generation: 5, ExpiresAt: exp, IssuedAt: testNow()}); !claims.ExpiresAt.Equal(want.ExpiresAt) ||
+		!claims.IssuedAt.Equal(want.IssuedAt) || claims.UserID != want.UserID || claims.Generation != want.Generation || claims.ID == "" {
+		t.Errorf("claims = %+v, want %+v and a jti", claims, want)
 	}
 
 	// What is on the wire, read without trusting it.
@@ -181,7 +191,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 	if parsed.Method.Alg() != "HS256" {
 		t.Errorf("alg = %s, want HS256", parsed.Method.Alg())
 	}
-	for _, name := range []string{"exp", "iat", "nbf", "iss", "aud", "sub", "jti"} {
+	for _, name := range []string{"exp", "iat", "nbf", "iss", "aud", "sub", "jti", "gen"} {
 		if _, ok := raw[name]; !ok {
 			t.Errorf("issued token lacks claim %q: %v", name, raw)
 		}
@@ -190,12 +200,20 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 		t.Errorf("sub = %v, want \"7\"", raw["sub"])
 	}
 
-	other, _, err := tok.Issue(7)
+	other, _, err := tok.Issue(7, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if other == token {
 		t.Error("two tokens issued in the same second are identical: jti is not random")
+	}
+	if otherClaims, err := tok.Verify(other); err != nil || otherClaims.ID == claims.ID {
+		t.Errorf("second token: %+v, %v; want another jti than %q", otherClaims, err, claims.ID)
+	}
+	// A revocation record may go once the token it revokes cannot pass
+	// Verify any more, leeway included.
+	if got, want := tok.RevocationHorizon(), testNow().Add(-tokenLeeway); !got.Equal(want) {
+		t.Errorf("RevocationHorizon = %v, want %v", got, want)
 	}
 
 	clock = exp.Add(tokenLeeway + time.Second)
@@ -211,7 +229,7 @@ func TestTokensConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret[0] ^= 0xff // the caller reusing its buffer must not change the key
-	token, exp, err := tok.Issue(1)
+	token, exp, err := tok.Issue(1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +256,9 @@ func TestNewTokensRefusesBadConfig(t *testing.T) {
 	tests := map[string]TokenConfig{
 		"nil secret":   {},
 		"empty secret": {Secret: []byte{}},
-		"31 bytes":     {Secret: bytes.Repeat([]byte("k"), MinSecretLen-1)},
+		"31 bytes":     {Secret: testSecret()[:MinSecretLen-1]},
+		"repeated":     {Secret: bytes.Repeat([]byte("k"), MinSecretLen)},
+		"placeholder":  {Secret: []byte("your-256-bit-secret-for-the-mlapi")},
 		"negative TTL": {Secret: testSecret(), TTL: -time.Minute},
 	}
 	for name, cfg := range tests {
@@ -258,9 +278,12 @@ func TestIssueRefusesNonPositiveUser(t *testing.T) {
 	t.Parallel()
 	tok := newTestTokens(t)
 	for _, id := range []int64{0, -1} {
-		if _, _, err := tok.Issue(id); err == nil {
+		if _, _, err := tok.Issue(id, 0); err == nil {
 			t.Errorf("Issue(%d) succeeded", id)
 		}
+	}
+	if _, _, err := tok.Issue(1, -1); err == nil {
+		t.Error("Issue with a negative generation succeeded")
 	}
 }
 
@@ -303,7 +326,7 @@ func TestBearerToken(t *testing.T) {
 
 func BenchmarkVerifyToken(b *testing.B) {
 	tok := newTestTokens(b)
-	token, _, err := tok.Issue(42)
+	token, _, err := tok.Issue(42, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -36,6 +36,21 @@ func ValidatePassword(password string) error {
 	return nil
 }
 
+// ValidateNewPassword checks a password someone is choosing: the length rule
+// of ValidatePassword, and not one of the 10,000 most common passwords in any
+// letter case (see commonpasswords/README.md). Logging in checks only the
+// length, so an account made before this rule can still log in and change
+// its password.
+func ValidateNewPassword(password string) error {
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
+	if IsCommonPassword(password) {
+		return apperr.New(apperr.Invalid, "password is one of the most commonly used passwords: choose another")
+	}
+	return nil
+}
+
 // ValidateUsername checks a username: 3 to 64 ASCII letters, digits, '.', '_'
 // or '-'. ASCII only, so that two names cannot look alike on screen.
 func ValidateUsername(username string) error {

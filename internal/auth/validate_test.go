@@ -105,3 +105,62 @@ func TestNormalizeEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateNewPassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		password string
+		want     string // part of the error message; "" for none
+	}{
+		{"correct horse battery", ""},
+		{"hopper-1906", ""},
+		{"short", "between 8 and 128"},
+		{"password", "most commonly used"},
+		{"PASSWORD", "most commonly used"},
+		{"PassWord", "most commonly used"},
+		{"12345678", "most commonly used"},
+		{"iloveyou", "most commonly used"},
+		{"Qwertyuiop", "most commonly used"},
+		{"trustno1", "most commonly used"},
+		{"password!", ""}, // not on the list: the match is exact, not a substring
+	}
+	for _, tt := range tests {
+		err := ValidateNewPassword(tt.password)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("ValidateNewPassword(%q) = %v, want nil", tt.password, err)
+			}
+			continue
+		}
+		if apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.MessageOf(err), tt.want) {
+			t.Errorf("ValidateNewPassword(%q) = %v, want BAD_USER_INPUT saying %q", tt.password, err, tt.want)
+		}
+	}
+	// Logging in checks the length only: an account made before the list
+	// can still log in, and change its password.
+	if err := ValidatePassword("password"); err != nil {
+		t.Errorf("ValidatePassword(password) = %v, want nil", err)
+	}
+}
+
+// The embedded list is what commonpasswords/README.md says it is.
+func TestCommonPasswordList(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(strings.TrimSuffix(commonPasswordList, "\n"), "\n")
+	if len(lines) != 10_000 || len(commonPasswords()) != 10_000 {
+		t.Fatalf("%d lines, %d distinct passwords; want 10,000 of each", len(lines), len(commonPasswords()))
+	}
+	for i, p := range lines {
+		if p != strings.ToLower(p) || ValidatePassword(p) != nil || strings.TrimSpace(p) != p {
+			t.Fatalf("line %d %q: want a lower-case password the length rule accepts", i+1, p)
+		}
+	}
+	if lines[0] != "password" {
+		t.Errorf("first entry %q, want the most common, password", lines[0])
+	}
+	for _, p := range []string{"", "x", "correct horse battery staple"} {
+		if IsCommonPassword(p) {
+			t.Errorf("IsCommonPassword(%q) = true", p)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -36,6 +37,15 @@ type Config struct {
 	// TrustedDocuments is the path of a manifest of the only operations the
 	// server runs (hash to document); empty: any operation.
 	TrustedDocuments string
+	// LoginRate and RegisterRate bound the token and registerUser calls of
+	// one client address (an IPv6 /64); the zero Rate sets no bound.
+	LoginRate, RegisterRate Rate
+	// TrustedProxies are the networks of the reverse proxies whose
+	// X-Forwarded-For header is believed; empty: the peer is the client.
+	TrustedProxies []netip.Prefix
+	// HashWait bounds how long a login or registration waits for a free
+	// password-hashing slot before it is refused.
+	HashWait time.Duration
 }
 
 // setting is one flag with the environment variable that sets its default.
@@ -81,7 +91,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 		}
 		fs.DurationVar(p, s.flag, v, s.usage+" ($"+s.env+")")
 	}
-	var level, corsOrigins string
+	var level, corsOrigins, loginRate, registerRate, trustedProxies string
 	str(&cfg.Addr, setting{"addr", "ADDR", "address to listen on"}, ":8080")
 	str(&cfg.DatabaseURL, setting{"database-url", "DATABASE_URL", "postgres://..., sqlite://PATH or file:PATH; empty: SQLite in ./data/mlapi.db"}, "")
 	str(&cfg.ModelDir, setting{"model-dir", "MODEL_DIR", "directory with model.json and input_schema.json; empty: the model built into the binary"}, "")
@@ -96,6 +106,10 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	str(&corsOrigins, setting{"cors-origins", "CORS_ORIGINS", "comma-separated origins whose pages may call the API (https://app.example.com), or *; empty: none"}, "")
 	boolean(&cfg.PersistedQueries, setting{"persisted-queries", "PERSISTED_QUERIES", "accept Apollo's automatic persisted queries"}, true)
 	str(&cfg.TrustedDocuments, setting{"trusted-documents", "TRUSTED_DOCUMENTS", "JSON manifest (hash to document) of the only operations to run; empty: any"}, "")
+	str(&loginRate, setting{"login-rate", "LOGIN_RATE", "token calls per client address (IPv6: per /64), as N/duration, or off"}, DefaultLoginRate.String())
+	str(&registerRate, setting{"register-rate", "REGISTER_RATE", "registerUser calls per client address (IPv6: per /64), as N/duration, or off"}, DefaultRegisterRate.String())
+	str(&trustedProxies, setting{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none"}, "")
+	duration(&cfg.HashWait, setting{"hash-wait", "HASH_WAIT", "how long a login waits for a password-hashing slot before TOO_MANY_REQUESTS"}, 500*time.Millisecond)
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: mlapi [serve] [flags]\n       mlapi score|migrate|user ... (-h for each)\n\nServes the GraphQL API. Flags, each with the environment variable that sets its default:\n")
 		fs.PrintDefaults()
@@ -125,6 +139,18 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 		errs = append(errs, err)
 	}
 	cfg.CORSOrigins = origins
+	if cfg.LoginRate, err = ParseRate(loginRate); err != nil {
+		errs = append(errs, fmt.Errorf("login rate: %w", err))
+	}
+	if cfg.RegisterRate, err = ParseRate(registerRate); err != nil {
+		errs = append(errs, fmt.Errorf("register rate: %w", err))
+	}
+	if cfg.TrustedProxies, err = ParsePrefixes(trustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("trusted proxies: %w", err))
+	}
+	if cfg.HashWait < time.Millisecond || cfg.HashWait > 10*time.Second {
+		errs = append(errs, fmt.Errorf("hash wait %s: want between 1ms and 10s", cfg.HashWait))
+	}
 	return cfg, errors.Join(errs...)
 }
 

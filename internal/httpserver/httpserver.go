@@ -124,7 +124,8 @@ func (r *statusRecorder) Flush() {
 }
 
 // AccessLog writes one line per request with its outcome and latency. It
-// never logs headers or bodies, which carry tokens and passwords.
+// never logs headers or bodies, which carry tokens and passwords, and no
+// line is longer than about MaxLogLine bytes, each value at most MaxLogValue.
 func AccessLog(logger *slog.Logger) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -143,6 +144,10 @@ func AccessLog(logger *slog.Logger) Middleware {
 				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
 				slog.String("remote", r.RemoteAddr),
 			}
+			if client, ok := auth.ClientAddrFrom(r.Context()); ok {
+				// Put there by ClientAddr, which runs first.
+				attrs = append(attrs, slog.String("client", client.String()))
+			}
 			notes.mu.Lock()
 			attrs = append(attrs, notes.attrs...)
 			notes.mu.Unlock()
@@ -150,7 +155,9 @@ func AccessLog(logger *slog.Logger) Middleware {
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			logger.LogAttrs(r.Context(), level, "request", attrs...)
+			// Bounded: a request shapes much of its own line (its operation's
+			// name, one error code per error).
+			logger.LogAttrs(r.Context(), level, "request", BoundAttrs(attrs, MaxLogValue, MaxLogLine)...)
 		})
 	}
 }

@@ -1,13 +1,16 @@
 package model
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Reason says what is wrong with an input field.
@@ -37,6 +40,8 @@ func (e *FieldError) Error() string {
 // name, so that a client can fix them all at once.
 type ValidationError struct {
 	Fields []FieldError
+	// Omitted counts the offending fields left out of Fields by Bounded.
+	Omitted int
 }
 
 func (e *ValidationError) Error() string {
@@ -44,7 +49,67 @@ func (e *ValidationError) Error() string {
 	for i := range e.Fields {
 		parts[i] = e.Fields[i].Error()
 	}
-	return "invalid input: " + strings.Join(parts, "; ")
+	text := "invalid input: " + strings.Join(parts, "; ")
+	if e.Omitted > 0 {
+		text += fmt.Sprintf("; and %d more", e.Omitted)
+	}
+	return text
+}
+
+// Limits on what a ValidationError holds once Bounded: an input may name
+// thousands of unknown fields with long names, and every field error is
+// returned to the client and written to the audit log.
+const (
+	MaxFieldErrors    = 20  // field errors kept, the model's features' first
+	MaxFieldName      = 128 // bytes of a field's name
+	MaxFieldMessage   = 256 // bytes of a field error's message
+	maxValueInMessage = 64  // bytes of an input value quoted in a message
+)
+
+// Bounded returns the error with at most maxFields field errors, the other
+// ones counted in Omitted, and every field name and message cut to
+// MaxFieldName and MaxFieldMessage bytes (with a marker saying so). Problems
+// with the model's features are kept before unknown fields, which an
+// abusive input can name by the thousand; the kept ones are sorted by field
+// (stably, so fields sorted by field and reason stay so).
+func (e *ValidationError) Bounded(maxFields int) *ValidationError {
+	fields := slices.Clone(e.Fields)
+	if len(fields) > maxFields {
+		// A stable partition: the features' problems, then the unknown fields.
+		slices.SortStableFunc(fields, func(a, b FieldError) int {
+			return cmp.Compare(boolRank(a.Reason == ReasonUnknown), boolRank(b.Reason == ReasonUnknown))
+		})
+		fields = fields[:maxFields]
+	}
+	slices.SortStableFunc(fields, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+	out := &ValidationError{Fields: fields, Omitted: e.Omitted + len(e.Fields) - len(fields)}
+	for i := range out.Fields {
+		out.Fields[i].Field = Truncate(out.Fields[i].Field, MaxFieldName)
+		out.Fields[i].Message = Truncate(out.Fields[i].Message, MaxFieldMessage)
+	}
+	return out
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Truncate returns s when it is at most max bytes long and otherwise its
+// first bytes (cut on a UTF-8 boundary) followed by "…(truncated, N bytes)",
+// N being s's length, so that a bounded text still says it was cut and by
+// how much. The result is at most max bytes long plus the marker.
+func Truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(truncated, " + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // Validate checks an input keyed by feature name and returns its feature
@@ -101,9 +166,11 @@ func (f Feature) convert(value any) (float64, *FieldError) {
 	case json.Number:
 		parsed, err := strconv.ParseFloat(string(value), 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return 0, f.fail(ReasonType, "%q is not a number", string(value))
+			return 0, f.fail(ReasonType, "%q is not a number", Truncate(string(value), maxValueInMessage))
 		}
-		v = parsed // ±Inf when out of float64's range: caught below
+		// ±Inf when out of float64's range: caught below. The message
+		// quotes the number as it was written, not as it was parsed.
+		return f.checkText(parsed, string(value))
 	default:
 		return 0, f.fail(ReasonType, "want %s, got %s", f.expected(), DescribeJSON(value))
 	}
@@ -148,9 +215,9 @@ func (f Feature) ParseText(text string) (float64, error) {
 	}
 	v, err := strconv.ParseFloat(text, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, f.fail(ReasonType, "want %s, got %q", f.expected(), text)
+		return 0, f.fail(ReasonType, "want %s, got %q", f.expected(), Truncate(text, maxValueInMessage))
 	}
-	v, fieldErr := f.check(v)
+	v, fieldErr := f.checkText(v, text)
 	if fieldErr != nil {
 		return 0, fieldErr
 	}
@@ -159,17 +226,33 @@ func (f Feature) ParseText(text string) (float64, error) {
 
 // check applies the schema to a number.
 func (f Feature) check(v float64) (float64, *FieldError) {
+	return f.checkText(v, "")
+}
+
+// checkText applies the schema to a number parsed from text, which the
+// messages quote (bounded) when it is not empty.
+func (f Feature) checkText(v float64, text string) (float64, *FieldError) {
+	shown := strconv.FormatFloat(v, 'g', -1, 64)
+	if text != "" {
+		shown = Truncate(text, maxValueInMessage)
+	}
 	if isNonFinite(v) {
-		return 0, f.fail(ReasonNonFinite, "want a finite number, got %v", v)
+		return 0, f.fail(ReasonNonFinite, "want a finite number, got %s", shown)
 	}
 	if f.Type == Boolean {
 		if v != 0 && v != 1 {
-			return 0, f.fail(ReasonType, "want %s, got %v", f.expected(), v)
+			return 0, f.fail(ReasonType, "want %s, got %s", f.expected(), shown)
 		}
 		return v, nil
 	}
+	// The model computes in float32, as XGBoost does: a number beyond
+	// float32's range would reach it as an infinity.
+	if math.Abs(v) > math.MaxFloat32 {
+		return 0, f.fail(ReasonOutOfRange, "%s is beyond the range of float32 (±%v), the precision the model computes in",
+			shown, float32(math.MaxFloat32))
+	}
 	if (f.Min != nil && v < *f.Min) || (f.Max != nil && v > *f.Max) {
-		return 0, f.fail(ReasonOutOfRange, "%v is outside the accepted range %s", v, f.rangeText())
+		return 0, f.fail(ReasonOutOfRange, "%s is outside the accepted range %s", shown, f.rangeText())
 	}
 	return v, nil
 }

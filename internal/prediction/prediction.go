@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,21 +91,28 @@ func (s *Service) FeatureNames() []string {
 // Predict validates input (keyed by the model's feature names), predicts, and
 // logs the request and response in one step before returning. Input that
 // fails validation is logged too, and the caller gets a BAD_USER_INPUT error
-// wrapping the *model.ValidationError that names every offending field.
+// wrapping the *model.ValidationError that names the offending fields (at
+// most model.MaxFieldErrors of them, the rest counted).
 func (s *Service) Predict(ctx context.Context, userID int64, input map[string]any) (*Result, error) {
-	received, err := json.Marshal(input)
-	if err != nil {
-		return nil, apperr.Wrap(apperr.Invalid, "the input cannot be encoded as JSON", err)
-	}
+	return s.PredictReceived(ctx, userID, input, input)
+}
+
+// PredictReceived is Predict for a caller that decoded the client's input
+// into input, which the model validates, and can also give it as received:
+// the values the client sent (json.Number for numbers, with their text),
+// keyed like input. The request row keeps received, bounded (see
+// MaxStoredInput), so the log shows 130.00001 where the client sent it,
+// whatever input holds.
+func (s *Service) PredictReceived(ctx context.Context, userID int64, input, received map[string]any) (*Result, error) {
+	logged := encodeReceived(received, s.FeatureNames())
 	features, validationErr := s.model.Validate(input)
 	if validationErr != nil {
 		var verr *model.ValidationError
 		if !errors.As(validationErr, &verr) {
 			return nil, validationErr
 		}
-		return nil, s.logRefusal(ctx, userID, received, verr)
+		return nil, s.logRefusal(ctx, userID, logged, verr)
 	}
-
 	p := s.model.Predict(features)
 	prob := float64(p.Probability)
 	label := p.Label
@@ -114,26 +122,26 @@ func (s *Service) Predict(ctx context.Context, userID int64, input map[string]an
 	}
 	entry := store.PredictionLog{
 		UserID:       userID,
-		Input:        received,
+		Input:        logged,
 		Output:       output,
 		YhatProb:     &prob,
 		Yhat:         &label,
 		ModelVersion: s.version,
 		Status:       store.StatusOK,
 	}
-	logged, err := s.log.LogPrediction(ctx, entry)
+	row, err := s.log.LogPrediction(ctx, entry)
 	if err != nil {
 		return nil, err
 	}
 	return &Result{
-		logged:       entry.Logged(logged),
-		ID:           logged.ResponseID,
-		RequestID:    logged.RequestID,
+		logged:       entry.Logged(row),
+		ID:           row.ResponseID,
+		RequestID:    row.RequestID,
 		YhatProb:     p.Probability,
 		Yhat:         p.Label,
 		Margin:       p.Margin,
 		ModelVersion: s.version,
-		CreatedAt:    logged.CreatedAt,
+		CreatedAt:    row.CreatedAt,
 		features:     features,
 		model:        s.model,
 	}, nil
@@ -148,10 +156,12 @@ func (s *Service) Predict(ctx context.Context, userID int64, input map[string]an
 // anything wrong, Refuse logs nothing and returns nil: the caller's typing and
 // the model disagree, and the caller should report its own error.
 func (s *Service) Refuse(ctx context.Context, userID int64, input map[string]any, problems []model.FieldError) error {
-	received, err := json.Marshal(input)
-	if err != nil {
-		return apperr.Wrap(apperr.Invalid, "the input cannot be encoded as JSON", err)
-	}
+	return s.RefuseReceived(ctx, userID, input, input, problems)
+}
+
+// RefuseReceived is Refuse logging received, the input as the client sent
+// it, as PredictReceived does.
+func (s *Service) RefuseReceived(ctx context.Context, userID int64, input, received map[string]any, problems []model.FieldError) error {
 	found := slices.Clone(problems)
 	if _, err := s.model.Validate(input); err != nil {
 		var verr *model.ValidationError
@@ -173,7 +183,7 @@ func (s *Service) Refuse(ctx context.Context, userID int64, input map[string]any
 	slices.SortFunc(found, func(a, b model.FieldError) int {
 		return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(string(a.Reason), string(b.Reason)))
 	})
-	return s.logRefusal(ctx, userID, received, &model.ValidationError{Fields: found})
+	return s.logRefusal(ctx, userID, encodeReceived(received, s.FeatureNames()), &model.ValidationError{Fields: found})
 }
 
 // seedOutput is the Python app's response body, kept as responses.output so
@@ -190,12 +200,24 @@ type refusalOutput struct {
 		Code    apperr.Code        `json:"code"`
 		Message string             `json:"message"`
 		Fields  []model.FieldError `json:"fields"`
+		// OmittedFields counts the offending fields not listed.
+		OmittedFields int `json:"omitted_fields,omitempty"`
 	} `json:"error"`
 }
 
+// logRefusal logs a refused input and returns the error for the client.
+// Both name at most model.MaxFieldErrors fields, each bounded, and count
+// the others, so that an input of thousands of unknown fields writes and
+// answers a few kilobytes.
 func (s *Service) logRefusal(ctx context.Context, userID int64, received json.RawMessage, verr *model.ValidationError) error {
+	verr = verr.Bounded(model.MaxFieldErrors)
+	message := invalidInputMessage
+	if verr.Omitted > 0 {
+		message = fmt.Sprintf("%s: the first %d are listed, %d more are not", invalidInputMessage, len(verr.Fields), verr.Omitted)
+	}
 	var refusal refusalOutput
-	refusal.Error.Code, refusal.Error.Message, refusal.Error.Fields = apperr.Invalid, invalidInputMessage, verr.Fields
+	refusal.Error.Code, refusal.Error.Message, refusal.Error.Fields = apperr.Invalid, message, verr.Fields
+	refusal.Error.OmittedFields = verr.Omitted
 	output, err := json.Marshal(refusal)
 	if err != nil {
 		return err
@@ -211,7 +233,7 @@ func (s *Service) logRefusal(ctx context.Context, userID int64, received json.Ra
 	}); err != nil {
 		return err
 	}
-	return apperr.Wrap(apperr.Invalid, invalidInputMessage, verr)
+	return apperr.Wrap(apperr.Invalid, message, verr)
 }
 
 const invalidInputMessage = "the input has invalid fields"

@@ -35,6 +35,19 @@ type User struct {
 	Enabled      bool      `bun:"enabled"`
 	CreatedAt    time.Time `bun:"created_datetime"`
 	UpdatedAt    time.Time `bun:"updated_datetime"`
+	// TokenGeneration is the generation an access token must carry to be
+	// accepted; bumping it revokes every token issued before.
+	TokenGeneration int64 `bun:"token_generation" json:"-"`
+}
+
+// RevokedToken is an access token revoked on its own (logout), kept until it
+// expires.
+type RevokedToken struct {
+	bun.BaseModel `bun:"table:revoked_tokens,alias:rt"`
+
+	TokenID   string    `bun:"jti,pk"`
+	UserID    int64     `bun:"user_id"`
+	ExpiresAt time.Time `bun:"expires_datetime"`
 }
 
 // Request is one prediction request as the client sent it, with the

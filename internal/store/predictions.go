@@ -19,10 +19,14 @@ func errUserGone() error {
 
 // logPredictionPostgres checks the user and writes both rows in one
 // statement, so one round trip and no transaction: if the user is missing or
-// disabled, u is empty, nothing is inserted and no row comes back.
+// disabled, u is empty, nothing is inserted and no row comes back. With a
+// TokenCheck (?9 the generation, ?10 the jti; NULL without one) a revoked
+// token empties u too.
 const logPredictionPostgres = `
 WITH u AS (
 	SELECT id FROM users WHERE id = ?0 AND enabled
+		AND (?9::bigint IS NULL OR token_generation = ?9::bigint)
+		AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?10::text)
 ), rq AS (
 	INSERT INTO requests (user_id, input, created_datetime, updated_datetime)
 	SELECT u.id, ?1::json, ?2::timestamptz, ?2::timestamptz FROM u
@@ -42,6 +46,8 @@ const (
 	logRequestSQLite = `
 INSERT INTO requests (user_id, input, created_datetime, updated_datetime)
 SELECT id, ?1, ?2, ?2 FROM users WHERE id = ?0 AND enabled
+	AND (?3 IS NULL OR token_generation = ?3)
+	AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?4)
 RETURNING id`
 
 	logResponseSQLite = `
@@ -53,11 +59,17 @@ RETURNING id`
 
 // LogPrediction records a prediction: it checks that the user exists and is
 // enabled, and writes the request and its response, all or nothing. A
-// missing or disabled user is Unauthenticated, with nothing written. Both
-// rows get the same created and updated time.
+// missing or disabled user is Unauthenticated, with nothing written. When ctx
+// carries a TokenCheck (WithTokenCheck), a token revoked by then is refused
+// the same way. Both rows get the same created and updated time.
 func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPrediction, error) {
 	if err := p.validate(); err != nil {
 		return LoggedPrediction{}, fmt.Errorf("log prediction: %w", err)
+	}
+	var generation *int64
+	var tokenID *string
+	if c, ok := tokenCheckFrom(ctx); ok {
+		generation, tokenID = &c.Generation, &c.TokenID
 	}
 	logged := LoggedPrediction{CreatedAt: now()}
 	var err error
@@ -65,11 +77,12 @@ func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPredict
 		err = db.rw.QueryRowContext(ctx, logPredictionPostgres,
 			p.UserID, string(p.Input), logged.CreatedAt,
 			string(p.Output), p.YhatProb, p.Yhat, p.ModelVersion, p.Status, p.ErrorCode,
+			generation, tokenID,
 		).Scan(&logged.RequestID, &logged.ResponseID)
 	} else {
 		err = db.rw.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			err := tx.QueryRowContext(ctx, logRequestSQLite,
-				p.UserID, string(p.Input), logged.CreatedAt,
+				p.UserID, string(p.Input), logged.CreatedAt, generation, tokenID,
 			).Scan(&logged.RequestID)
 			if err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -70,7 +71,8 @@ type DB struct {
 // Open connects to databaseURL and pings it. An empty URL means SQLite at
 // DefaultSQLitePath; postgres:// and postgresql:// URLs mean PostgreSQL
 // (through pgx); sqlite://PATH and file:PATH mean SQLite at PATH. Parent
-// directories of a SQLite file are created, readable by the owner only.
+// directories of a SQLite file are created, readable by the owner only
+// (0700), and so is a new database file (0600) with its -wal and -shm files.
 func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	switch {
 	case databaseURL == "":
@@ -167,6 +169,9 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create the SQLite directory: %w", err)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	// Pragmas in the DSN run on every new connection, which is the only way
 	// foreign_keys (and so ON DELETE CASCADE) holds on all of them.
 	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"
@@ -192,6 +197,21 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, errors.Join(err, db.Close())
 	}
 	return db, nil
+}
+
+// createPrivate creates the database file, empty and readable by the owner
+// only (0600), when it does not exist yet: SQLite would create it 0644
+// (less the umask), and it gives the -wal and -shm files it creates beside
+// it the main file's mode. An existing file keeps the mode it has.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create the SQLite database file: %w", err)
+	}
+	return f.Close()
 }
 
 func openSQLitePool(dsn string, conns int) (*bun.DB, error) {
