@@ -113,26 +113,42 @@ func migrateCommand(ctx context.Context, args []string, getenv func(string) stri
 	return fmt.Errorf("migrate: unknown action %q (want up or status)", action)
 }
 
-// userCommand creates users from the command line, the only way to create
-// an administrator: mlapi user create [--admin] --username U --email E.
-// The password is read from standard input, or prompted for on a terminal,
-// never taken as an argument where ps would show it.
+// userCommand manages users from the command line, the only way to create
+// an administrator or to act on one: the API refuses an administrator's
+// operations on another administrator.
+//
+//	mlapi user create [--admin] --username U --email E   (password from stdin or a prompt)
+//	mlapi user disable|enable|delete|revoke-tokens --username U
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: mlapi user create [--admin] --username U --email E (password from stdin or a prompt)")
+	const usage = "usage: mlapi user create [--admin] --username U --email E (password from stdin or a prompt)\n" +
+		"       mlapi user disable|enable|delete|revoke-tokens --username U"
+	if len(args) == 0 {
+		return errors.New(usage)
 	}
-	fs := flag.NewFlagSet("mlapi user create", flag.ContinueOnError)
+	action := args[0]
+	switch action {
+	case "create", "disable", "enable", "delete", "revoke-tokens":
+	default:
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet("mlapi user "+action, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	admin := fs.Bool("admin", false, "create an administrator")
-	username := fs.String("username", "", "the new user's name")
-	email := fs.String("email", "", "the new user's email address")
+	admin := fs.Bool("admin", false, "create an administrator (create only)")
+	username := fs.String("username", "", "the user's name")
+	email := fs.String("email", "", "the new user's email address (create only)")
 	databaseURL := fs.String("database-url", getenv("DATABASE_URL"), "database ($DATABASE_URL)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	password, err := readPassword(stdin, stderr)
-	if err != nil {
-		return err
+	if *username == "" {
+		return errors.New(usage)
+	}
+	var password string
+	if action == "create" {
+		var err error
+		if password, err = readPassword(stdin, stderr); err != nil {
+			return err
+		}
 	}
 	db, err := store.Open(ctx, *databaseURL, store.Options{MaxOpenConns: 2})
 	if err != nil {
@@ -142,11 +158,35 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	// Creating a user needs no tokens: the service's token half stays unused.
+	if action == "create" {
+		return createUser(ctx, db, account.Registration{Username: *username, Password: password, Email: *email}, *admin, stdout)
+	}
+	user, err := db.UserByUsername(ctx, *username)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", action, *username, err)
+	}
+	switch action {
+	case "disable", "enable":
+		// Disabling also ends every token the user holds.
+		user, err = db.SetUserEnabled(ctx, user.ID, action == "enable")
+	case "revoke-tokens":
+		user, err = db.RevokeUserTokens(ctx, user.ID)
+	case "delete":
+		err = db.DeleteUser(ctx, user.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", action, *username, err)
+	}
+	fmt.Fprintf(stdout, "%s: %s %q (id %d)\n", action, user.Role, user.Username, user.ID)
+	return nil
+}
+
+// createUser registers a user or an administrator. It needs no tokens: the
+// service's token half stays unused.
+func createUser(ctx context.Context, db *store.DB, r account.Registration, admin bool, stdout io.Writer) error {
 	accounts := account.NewService(db, auth.NewPasswords(auth.DefaultPasswordParams(), 1), nil, nil)
-	r := account.Registration{Username: *username, Password: password, Email: *email}
 	create := accounts.Register
-	if *admin {
+	if admin {
 		create = accounts.CreateAdmin
 	}
 	user, err := create(ctx, r)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlapi/mlapi/internal/store"
 	"github.com/mlapi/mlapi/internal/store/storetest"
 )
 
@@ -111,6 +112,74 @@ func TestMigrateCommand(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "applied") || strings.Contains(out.String(), "pending") {
 				t.Errorf("status after migrating:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestUserCommand: the command line creates administrators and acts on
+// them, which the API refuses to do.
+func TestUserCommand(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			url := storetest.URL(t, dialect)
+			getenv := func(k string) string {
+				if k == "DATABASE_URL" {
+					return url
+				}
+				return ""
+			}
+			user := func(args ...string) string {
+				t.Helper()
+				var out bytes.Buffer
+				stdin := strings.NewReader("plum-violet-17-harbour\n")
+				if err := run(context.Background(), append([]string{"user"}, args...), getenv, stdin, &out, io.Discard); err != nil {
+					t.Fatalf("user %v: %v", args, err)
+				}
+				return out.String()
+			}
+			user("create", "--admin", "--username", "root", "--email", "root@example.com")
+			user("create", "--admin", "--username", "deputy", "--email", "deputy@example.com")
+
+			db, err := store.Open(context.Background(), url, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			read := func() store.User {
+				t.Helper()
+				u, err := db.UserByUsername(context.Background(), "deputy")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return u
+			}
+			created := read()
+			steps := []struct {
+				args  []string
+				check func(u store.User) bool
+			}{
+				{args: []string{"disable"}, check: func(u store.User) bool { return !u.Enabled && u.TokenGeneration > created.TokenGeneration }},
+				{args: []string{"enable"}, check: func(u store.User) bool { return u.Enabled }},
+				{args: []string{"revoke-tokens"}, check: func(u store.User) bool { return u.TokenGeneration > created.TokenGeneration+1 }},
+			}
+			for _, step := range steps {
+				if out := user(append(step.args, "--username", "deputy")...); !strings.Contains(out, `"deputy"`) {
+					t.Errorf("%v said %q", step.args, out)
+				}
+				if u := read(); !step.check(u) {
+					t.Errorf("after %v: %+v", step.args, u)
+				}
+			}
+			user("delete", "--username", "deputy")
+			if _, err := db.UserByUsername(context.Background(), "deputy"); err == nil {
+				t.Error("deputy still exists after delete")
+			}
+			err = run(context.Background(), []string{"user", "disable", "--username", "nobody"}, getenv, nil, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "nobody") {
+				t.Errorf("disable of an unknown user: %v", err)
 			}
 		})
 	}

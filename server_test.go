@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -755,7 +756,12 @@ func TestConcurrentPredictionsAreAllLogged(t *testing.T) {
 func TestConcurrentRegistrationsOfOneName(t *testing.T) {
 	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, dialect string) {
-		api := newTestAPI(t, dialect)
+		// Four clients, each from an address of its own behind a trusted
+		// proxy: one address's calls are queued behind each other, which
+		// is not the race under test.
+		api := newTestAPI(t, dialect, func(c *config.Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		})
 		const racers = 4
 		codes := make(chan string, racers)
 		var wg sync.WaitGroup
@@ -764,7 +770,11 @@ func TestConcurrentRegistrationsOfOneName(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				name := []string{"twin", "TWIN", "Twin", "twiN"}[i]
-				resp, err := api.send("", registerMutation, map[string]any{"u": name, "p": "same password", "e": "t@example.com"})
+				body := mustJSON(map[string]any{"query": registerMutation, "variables": map[string]any{"u": name, "p": "same password", "e": "t@example.com"}})
+				req, _ := http.NewRequest(http.MethodPost, api.server.URL+"/query", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Forwarded-For", fmt.Sprintf("192.0.2.%d", i+1))
+				resp, err := sendGraphQL(api.server.Client(), req)
 				if err != nil {
 					codes <- err.Error()
 					return
