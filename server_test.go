@@ -642,13 +642,51 @@ func TestVariableRefusals(t *testing.T) {
 				}
 			})
 		}
-		// Inline, a wrong literal is the document's own error: each field is
-		// named in an error of its own, and no operation ran to be logged.
-		before := api.count("requests")
-		inline := api.post(token, `mutation { predict(input: {age: "old", creatininePhosphokinase: 1000, ejectionFraction: 35,
-		  platelets: 500000, serumCreatinine: 8, serumSodium: 135, sex: 1}) { id } }`, nil)
-		if len(inline.Errors) != 3 || inline.code() != "GRAPHQL_VALIDATION_FAILED" || api.count("requests") != before {
-			t.Errorf("inline literals: want 3 validation errors (age, sex, highBloodPressure) and nothing logged: %s", inline.Raw)
+		// Inline, a literal GraphQL refuses is refused and logged like a
+		// variable: every authenticated predict leaves a request and a response.
+		inlineTests := []struct {
+			name, document string
+			wantCode       string
+			wantFields     []string // empty: GraphQL's own errors stand
+			wantLogged     bool
+		}{
+			{
+				name: "wrong literals", wantCode: "BAD_USER_INPUT", wantLogged: true,
+				document:   `mutation { predict(input: {age: "old", creatininePhosphokinase: 1000, ejectionFraction: 35, platelets: 500000, serumCreatinine: 8, serumSodium: 135, sex: 1, bmi: 22}) { id } }`,
+				wantFields: []string{"age:wrong_type", "bmi:unknown_field", "highBloodPressure:missing", "sex:wrong_type"},
+			},
+			{
+				name: "a string is no Float in a literal", wantCode: "BAD_USER_INPUT", wantLogged: true,
+				document:   `mutation { predict(input: {age: "35", creatininePhosphokinase: 1000, ejectionFraction: 35, platelets: 500000, serumCreatinine: 8, serumSodium: 135, sex: true, highBloodPressure: false}) { id } }`,
+				wantFields: []string{"age:wrong_type"},
+			},
+			{
+				name: "another fault in the document runs nothing", wantCode: "GRAPHQL_VALIDATION_FAILED",
+				document: `mutation { predict(input: {age: "old", creatininePhosphokinase: 1000, ejectionFraction: 35, platelets: 500000, serumCreatinine: 8, serumSodium: 135, sex: true, highBloodPressure: false}) { id nope } }`,
+			},
+		}
+		for _, tt := range inlineTests {
+			t.Run("inline: "+tt.name, func(t *testing.T) {
+				api := api.on(t)
+				before := api.count("responses WHERE status = 'invalid_input'")
+				resp := api.post(token, tt.document, nil)
+				if resp.code() != tt.wantCode || len(resp.Data) != 0 {
+					t.Fatalf("code %q, want %s and no data: %s", resp.code(), tt.wantCode, resp.Raw)
+				}
+				var got []string
+				fields, _ := resp.Errors[0].Extensions["fields"].([]any)
+				for _, f := range fields {
+					f := f.(map[string]any)
+					got = append(got, fmt.Sprint(f["field"], ":", f["reason"]))
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, tt.wantFields) {
+					t.Errorf("fields %v, want %v", got, tt.wantFields)
+				}
+				if logged := api.count("responses WHERE status = 'invalid_input'") - before; logged != map[bool]int{true: 1}[tt.wantLogged] {
+					t.Errorf("%d refusals logged, want logged=%v", logged, tt.wantLogged)
+				}
+			})
 		}
 		// The access log reports the refusal, not the coercion error it replaced.
 		if !strings.Contains(api.logs.String(), `"error_codes":["UNAUTHENTICATED"]`) ||

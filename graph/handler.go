@@ -10,8 +10,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
@@ -28,12 +26,73 @@ type Limits struct {
 	MaxComplexity int
 	// MaxTokens bounds the parser's work on one document.
 	MaxTokens int
+	// MaxIntrospectionFields bounds the fields an operation asks of
+	// __schema and __type, fragments counted as often as they are spread:
+	// introspection is free in the complexity budget.
+	MaxIntrospectionFields int
+	// MaxFragments bounds the fragments one document defines: validation
+	// walks each from every fragment that reaches it.
+	MaxFragments int
+	// MaxValidationVisits bounds the selections validation walks:
+	// every operation and fragment with the fragments it reaches, each
+	// fragment counted once per operation or fragment reaching it.
+	MaxValidationVisits int
+	// MaxSelections bounds the fields, inline fragments and fragment
+	// spreads written in one document, counted before validation.
+	MaxSelections int
+	// MaxSameResponseName bounds how many fields of one response name one
+	// selection set (with its inline fragments) may hold: validation
+	// compares every pair of them.
+	MaxSameResponseName int
+	// MaxFieldPairs bounds the pairs of fields of one response name that
+	// validation compares in the document: in each selection set, its
+	// fields and those of the fragments it spreads.
+	MaxFieldPairs int
+	// MaxErrors bounds the errors of one answer; validation stops there.
+	MaxErrors int
+	// DocumentCacheBytes bounds the parsed documents kept, by an estimate
+	// of their size in memory.
+	DocumentCacheBytes int
+	// MaxResponseBytes bounds one answer as written; a larger one is
+	// replaced by an error.
+	MaxResponseBytes int
 }
 
 // DefaultLimits leave room for every query the API documents and GraphiQL's
 // introspection, and refuse the abusive shapes.
 func DefaultLimits() Limits {
-	return Limits{MaxDepth: 8, MaxComplexity: 2500, MaxTokens: 5000}
+	return Limits{
+		MaxDepth:               8,
+		MaxComplexity:          2500,
+		MaxTokens:              5000,
+		MaxIntrospectionFields: 500,
+		MaxFragments:           100,
+		MaxSelections:          1500,
+		MaxValidationVisits:    10000,
+		MaxSameResponseName:    20,
+		MaxFieldPairs:          10000,
+		MaxErrors:              20,
+		DocumentCacheBytes:     4 << 20,
+		MaxResponseBytes:       4 << 20,
+	}
+}
+
+// withDefaults fills the limits left at zero with DefaultLimits': a caller
+// that sets some limits must not turn the others off (or refuse everything).
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	for _, f := range []struct{ v, d *int }{
+		{&l.MaxDepth, &d.MaxDepth}, {&l.MaxComplexity, &d.MaxComplexity}, {&l.MaxTokens, &d.MaxTokens},
+		{&l.MaxIntrospectionFields, &d.MaxIntrospectionFields}, {&l.MaxFragments, &d.MaxFragments}, {&l.MaxSelections, &d.MaxSelections},
+		{&l.MaxValidationVisits, &d.MaxValidationVisits}, {&l.MaxSameResponseName, &d.MaxSameResponseName},
+		{&l.MaxFieldPairs, &d.MaxFieldPairs}, {&l.MaxErrors, &d.MaxErrors}, {&l.DocumentCacheBytes, &d.DocumentCacheBytes},
+		{&l.MaxResponseBytes, &d.MaxResponseBytes},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
+	}
+	return l
 }
 
 // Options configure the GraphQL handler.
@@ -48,6 +107,17 @@ type Options struct {
 // queries over GET or POST, mutations over POST with a JSON body only, so
 // that no browser form, link or image can trigger one.
 func NewHandler(resolver *Resolver, opts Options) (http.Handler, error) {
+	srv, _, err := newServer(resolver, opts)
+	if err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// newServer is NewHandler, also returning the parsed documents' cache for
+// the tests to inspect.
+func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, error) {
+	opts.Limits = opts.Limits.withDefaults()
 	cfg := Config{Resolvers: resolver}
 	cfg.Complexity.Viewer.Requests = func(childComplexity int, first *int, _ *string, _ *time.Time) int {
 		return requestsComplexity(childComplexity, first)
@@ -55,17 +125,23 @@ func NewHandler(resolver *Resolver, opts Options) (http.Handler, error) {
 	// Each prediction is a database commit: aliasing predict must not turn
 	// one document into thousands of writes.
 	cfg.Complexity.Mutation.Predict = func(childComplexity int, _ map[string]any) int {
-		return predictCost + childComplexity
+		return saturatingAdd(predictCost, childComplexity)
 	}
 	schema := NewExecutableSchema(cfg)
 	persisted, err := gqlhttp.NewPersisted(opts.Persisted, schema.Schema())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	srv := handler.New(schema)
-	srv.AddTransport(gqlhttp.Transport{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.AddTransport(gqlhttp.Transport{MaxResponseBytes: opts.Limits.MaxResponseBytes})
+	// documents parses and validates each document within the limits, and
+	// is the cache of parsed documents: gqlgen's own parse and validation
+	// find the document there. It is used after every other limit, so that
+	// a document is cached only once an operation of it passed them all.
+	docs := newDocuments(schema.Schema(), opts.Limits, validationRules)
+	srv.SetQueryCache(docs)
 	srv.Use(persisted)
+	srv.Use(receivedParams{}) // before anything parses: refusals log what was sent
 	srv.SetParserTokenLimit(opts.Limits.MaxTokens)
 	srv.SetDisableSuggestion(true)
 	srv.SetValidationRulesFn(rulesWithoutSuggestions)
@@ -76,17 +152,37 @@ func NewHandler(resolver *Resolver, opts Options) (http.Handler, error) {
 	}
 	srv.Use(gqlhttp.NewDeferral(schema.Schema()))
 	srv.Use(depthLimit{max: opts.Limits.MaxDepth})
-	srv.Use(oncePerOperation{fields: []string{"token", "registerUser"}})
-	srv.Use(extension.FixedComplexityLimit(opts.Limits.MaxComplexity))
+	srv.Use(oncePerOperation{fields: []string{"token", "registerUser", "changePassword"}})
+	srv.Use(complexityLimit{es: schema, max: opts.Limits.MaxComplexity})
+	srv.Use(introspectionLimit{max: opts.Limits.MaxIntrospectionFields})
+	srv.Use(docs)
 	present := errorPresenter(opts.Logger)
 	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(recoverPanic(opts.Logger))
 	// gqlgen nests interceptors in the order they are added, the first
 	// outermost: annotateLog must see the refusal's code, not the coercion
-	// error the refusal replaces.
+	// error the refusal replaces; capErrors, innermost, lays out the
+	// errors documents joined before any other interceptor reads them.
 	srv.AroundResponses(annotateLog)
 	srv.Use(variableRefusals{resolver: resolver, present: present})
-	return srv, nil
+	srv.Use(capErrors{max: opts.Limits.MaxErrors, present: present})
+	return srv, docs, nil
+}
+
+// validationRules are the rules documents validates with: gqlparser's, none
+// of them suggesting anything (gqlgen swaps FieldsOnCorrectType and
+// ScalarLeafs for their silent variants itself when suggestions are off, as
+// they are here; documents validates without gqlgen, so does it too).
+func validationRules() *rules.Rules {
+	r := rulesWithoutSuggestions()
+	for _, rule := range []core.Rule{
+		rules.FieldsOnCorrectTypeRuleWithoutSuggestions,
+		rules.ScalarLeafsRuleWithoutSuggestions,
+	} {
+		r.RemoveRule(strings.TrimSuffix(rule.Name, "WithoutSuggestions"))
+		r.AddRule(rule.Name, rule.RuleFunc)
+	}
+	return r
 }
 
 // rulesWithoutSuggestions is gqlparser's rule set with every rule that

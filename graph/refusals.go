@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/mlapi/mlapi/internal/model"
 )
@@ -32,23 +35,40 @@ type variableRefusals struct {
 }
 
 var (
-	_ graphql.HandlerExtension          = variableRefusals{}
-	_ graphql.OperationParameterMutator = variableRefusals{}
-	_ graphql.ResponseInterceptor       = variableRefusals{}
+	_ graphql.HandlerExtension    = variableRefusals{}
+	_ graphql.ResponseInterceptor = variableRefusals{}
 )
 
 func (variableRefusals) ExtensionName() string                   { return "VariableRefusals" }
 func (variableRefusals) Validate(graphql.ExecutableSchema) error { return nil }
-func (variableRefusals) statsKey() string                        { return "mlapi.rawVariables" }
-func (v variableRefusals) rawVariables(op *graphql.OperationContext) map[string]any {
-	raw, _ := op.Stats.GetExtension(v.statsKey()).(map[string]any)
+func (variableRefusals) rawVariables(op *graphql.OperationContext) map[string]any {
+	raw, _ := op.Stats.GetExtension(rawVariablesKey).(map[string]any)
 	return raw
 }
 
-// MutateOperationParameters keeps the variables as the client sent them:
-// the operation context only ever holds the coerced ones.
-func (v variableRefusals) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
-	graphql.GetOperationContext(ctx).Stats.SetExtension(v.statsKey(), params.Variables)
+const (
+	rawVariablesKey = "mlapi.rawVariables"
+	rawQueryKey     = "mlapi.rawQuery"
+)
+
+// receivedParams keeps the variables as the client sent them (the operation
+// context only ever holds the coerced ones) and the document, which the
+// operation context does not hold when validation refused it. It must run
+// before any extension that parses or validates the document.
+type receivedParams struct{}
+
+var (
+	_ graphql.HandlerExtension          = receivedParams{}
+	_ graphql.OperationParameterMutator = receivedParams{}
+)
+
+func (receivedParams) ExtensionName() string                   { return "ReceivedParams" }
+func (receivedParams) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (receivedParams) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
+	stats := &graphql.GetOperationContext(ctx).Stats
+	stats.SetExtension(rawVariablesKey, params.Variables)
+	stats.SetExtension(rawQueryKey, params.Query)
 	return nil
 }
 
@@ -62,7 +82,7 @@ func (v variableRefusals) InterceptResponse(ctx context.Context, next graphql.Re
 	op := graphql.GetOperationContext(ctx)
 	name, ok := refusedVariable(op, resp.Errors)
 	if !ok {
-		return resp
+		return v.literalRefusal(ctx, op, resp)
 	}
 	input, ok := v.rawVariables(op)[name].(map[string]any)
 	if !ok {
@@ -224,4 +244,127 @@ func receivedValue(v *ast.Value, vars map[string]any, defs ast.VariableDefinitio
 	default: // ast.NullValue
 		return nil
 	}
+}
+
+// literalRefusal gives a predict whose input literal, written in the
+// document, failed GraphQL's validation the answer and the log line of any
+// refused predict: every authenticated predict call leaves a request and a
+// response. It applies only when every error of the answer lies in that
+// literal, so a document with other faults keeps GraphQL's own errors and
+// runs nothing.
+func (v variableRefusals) literalRefusal(ctx context.Context, op *graphql.OperationContext, resp *graphql.Response) *graphql.Response {
+	query, _ := op.Stats.GetExtension(rawQueryKey).(string)
+	doc, opDef, arg, ok := refusedLiteral(query, op.OperationName, resp.Errors)
+	if !ok {
+		return resp
+	}
+	literal := arg.Value
+	raw, ok := receivedValue(literal, v.rawVariables(op), opDef.VariableDefinitions).(map[string]any)
+	if !ok {
+		return resp
+	}
+	// Validation may stop at its first failing rule: the literal must be
+	// the document's only fault, which a valid literal in its place shows.
+	arg.Value = v.resolver.validPredictLiteral()
+	if errs := validator.Validate(v.resolver.schema, doc); len(errs) > 0 {
+		return resp
+	}
+	err := v.resolver.refusePredictLiteral(ctx, raw)
+	if err == nil {
+		return resp
+	}
+	refusal := v.present(ctx, err)
+	refusal.Path = ast.Path{ast.PathName("predict")}
+	refusal.Locations = []gqlerror.Location{{Line: literal.Position.Line, Column: literal.Position.Column}}
+	return &graphql.Response{Errors: gqlerror.List{refusal}, Extensions: resp.Extensions}
+}
+
+// refusedLiteral finds, in a document that validation refused, the input
+// argument of the one predict field of the mutation to run, when it is an
+// object literal and every error is a value error located inside that field.
+// It returns the document parsed anew, for the caller to change.
+func refusedLiteral(query, operationName string, errs gqlerror.List) (*ast.QueryDocument, *ast.OperationDefinition, *ast.Argument, bool) {
+	if query == "" || len(errs) == 0 {
+		return nil, nil, nil, false
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return nil, nil, nil, false
+	}
+	op := doc.Operations.ForName(operationName)
+	if op == nil || op.Operation != ast.Mutation {
+		return nil, nil, nil, false
+	}
+	var predict *ast.Field
+	var next *ast.Position // where the field after predict starts
+	for i, sel := range op.SelectionSet {
+		field, ok := sel.(*ast.Field)
+		if !ok || field.Name != "predict" {
+			continue
+		}
+		if predict != nil {
+			return nil, nil, nil, false // two predicts: which one erred is not ours to guess
+		}
+		predict = field
+		if i+1 < len(op.SelectionSet) {
+			next = op.SelectionSet[i+1].GetPosition()
+		}
+	}
+	if predict == nil {
+		return nil, nil, nil, false
+	}
+	arg := predict.Arguments.ForName("input")
+	if arg == nil || arg.Value == nil || arg.Value.Kind != ast.ObjectValue {
+		return nil, nil, nil, false
+	}
+	for _, e := range errs {
+		if !strings.HasPrefix(e.Rule, "ValuesOfCorrectType") || len(e.Locations) == 0 {
+			return nil, nil, nil, false
+		}
+		for _, at := range e.Locations {
+			if before(at, predict.Position) || (next != nil && !before(at, next)) {
+				return nil, nil, nil, false
+			}
+		}
+	}
+	return doc, op, arg, true
+}
+
+// validPredictLiteral is a PredictInput literal GraphQL accepts: every
+// feature, numbers as 1 and booleans as true.
+func (r *Resolver) validPredictLiteral() *ast.Value {
+	literal := &ast.Value{Kind: ast.ObjectValue}
+	for _, f := range r.features {
+		value := &ast.Value{Kind: ast.IntValue, Raw: "1"}
+		if f.boolean {
+			value = &ast.Value{Kind: ast.BooleanValue, Raw: "true"}
+		}
+		literal.Children = append(literal.Children, &ast.ChildValue{Name: f.field, Value: value})
+	}
+	return literal
+}
+
+// before reports whether a location comes before a position.
+func before(at gqlerror.Location, p *ast.Position) bool {
+	return at.Line < p.Line || (at.Line == p.Line && at.Column < p.Column)
+}
+
+// refusePredictLiteral is refusePredictInput for an input literal: there a
+// string is no Float, as GraphQL's typing of literals says, where a
+// variable's "35" is read as 35.
+func (r *Resolver) refusePredictLiteral(ctx context.Context, raw map[string]any) error {
+	ctx, userID, err := r.accounts.CallerID(ctx)
+	if err != nil {
+		return err
+	}
+	input, received, problems := r.typePredictInput(raw)
+	for _, f := range r.features {
+		if text, isString := raw[f.field].(string); isString && !f.boolean {
+			input[f.name] = text
+			problems = append(problems, model.FieldError{
+				Field: f.name, Reason: model.ReasonType, Message: "want a number, got a string",
+			})
+		}
+	}
+	return r.predictions.RefuseReceived(ctx, userID, input, received, problems)
 }

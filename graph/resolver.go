@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/mlapi/mlapi/graph/gqlmodel"
 	"github.com/mlapi/mlapi/internal/account"
 	"github.com/mlapi/mlapi/internal/model"
@@ -20,6 +22,9 @@ type Resolver struct {
 	accounts    *account.Service
 	predictions *prediction.Service
 	modelInfo   *gqlmodel.ModelInfo
+	// schema is the API's schema, for checking documents outside gqlgen's
+	// executor.
+	schema *ast.Schema
 	// features lists the model's feature names in the order of its
 	// explanations, with the PredictInput field carrying each.
 	features []featureField
@@ -45,6 +50,7 @@ func NewResolver(accounts *account.Service, predictions *prediction.Service, inf
 		accounts:    accounts,
 		predictions: predictions,
 		modelInfo:   toModelInfo(info),
+		schema:      NewExecutableSchema(Config{}).Schema(),
 		features:    features,
 	}, nil
 }

@@ -19,7 +19,7 @@ const boundary = "-"
 // the first part, as multipart/mixed (the incremental delivery format Apollo
 // Client and urql read): the initial result, then one part per deferred
 // fragment as it completes, each flushed at once.
-func streamIncremental(w http.ResponseWriter, ctx context.Context, first *graphql.Response, next graphql.ResponseHandler) {
+func streamIncremental(w http.ResponseWriter, ctx context.Context, maxBytes int, first *graphql.Response, next graphql.ResponseHandler) {
 	flush := http.NewResponseController(w).Flush
 	w.Header().Set("Content-Type", `multipart/mixed; boundary="`+boundary+`"; deferSpec=20220824`)
 	w.Header().Set("Cache-Control", "no-cache")
@@ -30,19 +30,18 @@ func streamIncremental(w http.ResponseWriter, ctx context.Context, first *graphq
 		op := graphql.GetOperationContext(ctx)
 		data = withoutDeferredPlaceholders(data, op.Operation, op.Variables)
 	}
-	writePart(w, initialPayload{body: body{Errors: first.Errors, Data: data, Extensions: first.Extensions}, HasNext: true}, true)
+	hasNext := writePart(w, maxBytes, initialPayload{body: body{Errors: first.Errors, Data: data, Extensions: first.Extensions}, HasNext: true}, true)
 	_ = flush()
-	hasNext := true
 	for hasNext {
 		resp := next(ctx)
 		if resp == nil {
 			break
 		}
-		hasNext = resp.HasNext != nil && *resp.HasNext
-		writePart(w, incrementalPayload{
+		more := resp.HasNext != nil && *resp.HasNext
+		hasNext = writePart(w, maxBytes, incrementalPayload{
 			Incremental: []incrementalResult{{Data: resp.Data, Path: resp.Path, Label: resp.Label, Errors: resp.Errors}},
-			HasNext:     hasNext,
-		}, hasNext)
+			HasNext:     more,
+		}, more)
 		_ = flush()
 	}
 	if hasNext {
@@ -71,11 +70,19 @@ type incrementalResult struct {
 }
 
 // writePart writes one part; the delimiter after it says whether more
-// follow.
-func writePart(w io.Writer, payload any, more bool) {
+// follow, which it reports: a part that could not be written ends the
+// answer.
+func writePart(w io.Writer, maxBytes int, payload any, more bool) bool {
 	b, err := json.Marshal(payload)
-	if err != nil {
+	switch {
+	case err != nil:
 		b = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}],"hasNext":false}`)
+		more = false
+	case len(b) > maxBytes:
+		// The rest of the answer is dropped with this part: a client must
+		// not wait for parts of an answer that was refused.
+		b = responseTooLarge(len(b), maxBytes, false)
+		b = append(b[:len(b)-1], `,"hasNext":false}`...)
 		more = false
 	}
 	_, _ = io.WriteString(w, "\r\n--"+boundary+"\r\nContent-Type: application/json; charset=utf-8\r\n\r\n")
@@ -83,4 +90,5 @@ func writePart(w io.Writer, payload any, more bool) {
 	if !more {
 		_, _ = io.WriteString(w, "\r\n--"+boundary+"--\r\n")
 	}
+	return more
 }

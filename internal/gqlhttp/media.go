@@ -20,6 +20,9 @@ type mediaType struct {
 	// Otherwise application/json, which older clients read only with 200.
 	graphQLResponse bool
 	multipart       bool
+	// maxBytes bounds one answer as written (not negotiated: the
+	// transport's setting).
+	maxBytes int
 }
 
 func (m mediaType) contentType() string {

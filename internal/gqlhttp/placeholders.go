@@ -39,6 +39,14 @@ type responseKey struct {
 
 func collectKeys(sels []selection, variables map[string]any) map[string]*responseKey {
 	keys := map[string]*responseKey{}
+	// A fragment spread again in the same object adds nothing: walking it
+	// once (deferred or not) keeps the work linear in the document, where
+	// fragments spreading the next one twice would double it per level.
+	type spread struct {
+		def      *ast.FragmentDefinition
+		deferred bool
+	}
+	walked := map[spread]bool{}
 	var walk func(set ast.SelectionSet, deferred bool)
 	walk = func(set ast.SelectionSet, deferred bool) {
 		for _, sel := range set {
@@ -60,8 +68,10 @@ func collectKeys(sels []selection, variables map[string]any) map[string]*respons
 			case *ast.InlineFragment:
 				walk(sel.SelectionSet, deferred || deferredBy(sel.Directives, variables))
 			case *ast.FragmentSpread:
-				if sel.Definition != nil {
-					walk(sel.Definition.SelectionSet, deferred || deferredBy(sel.Directives, variables))
+				s := spread{def: sel.Definition, deferred: deferred || deferredBy(sel.Directives, variables)}
+				if s.def != nil && !walked[s] {
+					walked[s] = true
+					walk(s.def.SelectionSet, s.deferred)
 				}
 			}
 		}

@@ -30,12 +30,24 @@ const (
 	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
 	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
 	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
+	// CodeResponseTooLarge replaces an answer larger than the transport
+	// writes.
+	CodeResponseTooLarge = "RESPONSE_TOO_LARGE"
 )
+
+// DefaultMaxResponseBytes bounds one answer, or one part of an incremental
+// answer, when Transport.MaxResponseBytes is not set.
+const DefaultMaxResponseBytes = 4 << 20
 
 // Transport is a gqlgen transport for GET and POST requests. It answers
 // every request it is given, refusing with the right status what the
 // specification does not allow, so mount it on the endpoint's path alone.
-type Transport struct{}
+type Transport struct {
+	// MaxResponseBytes bounds one answer (one part of an incremental
+	// answer) as written: a larger one is replaced by a RESPONSE_TOO_LARGE
+	// error. Zero means DefaultMaxResponseBytes.
+	MaxResponseBytes int
+}
 
 var _ graphql.Transport = Transport{}
 
@@ -44,8 +56,12 @@ var _ graphql.Transport = Transport{}
 func (Transport) Supports(*http.Request) bool { return true }
 
 // Do reads the request, runs the operation and writes its result.
-func (Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	media := negotiate(r.Header.Get("Accept"))
+	media.maxBytes = t.MaxResponseBytes
+	if media.maxBytes <= 0 {
+		media.maxBytes = DefaultMaxResponseBytes
+	}
 	w.Header().Add("Vary", "Accept")
 	start := graphql.Now()
 	params, refusal := readParams(r)
@@ -76,7 +92,7 @@ func (Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphEx
 	responses, ctx := exec.DispatchOperation(ctx, op)
 	first := responses(ctx)
 	if first != nil && first.HasNext != nil && *first.HasNext {
-		streamIncremental(w, ctx, first, responses)
+		streamIncremental(w, ctx, media.maxBytes, first, responses)
 		return
 	}
 	writeResponse(w, media, http.StatusOK, first)
@@ -249,13 +265,34 @@ func writeResponse(w http.ResponseWriter, media mediaType, status int, resp *gra
 		resp = &graphql.Response{Errors: gqlerror.List{{Message: "the operation was cancelled"}}}
 	}
 	b, err := json.Marshal(body{Errors: resp.Errors, Data: resp.Data, Extensions: resp.Extensions})
-	if err != nil {
+	switch {
+	case err != nil:
 		status = http.StatusInternalServerError
 		b = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}`)
+	case len(b) > media.maxBytes:
+		// The client gets an error it can read rather than an answer cut
+		// short, with the status the answer had: data null for an executed
+		// operation (as when execution fails at the root), no data entry
+		// for a refused request.
+		b = responseTooLarge(len(b), media.maxBytes, resp.Data != nil)
 	}
 	w.Header().Set("Content-Type", media.contentType())
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// responseTooLarge is the answer that replaces one of size bytes, over max.
+func responseTooLarge(size, max int, withData bool) []byte {
+	err := &gqlerror.Error{
+		Message:    fmt.Sprintf("the answer is %d bytes, more than the %d this server sends: ask for fewer fields or a smaller page", size, max),
+		Extensions: map[string]any{"code": CodeResponseTooLarge},
+	}
+	b := body{Errors: gqlerror.List{err}}
+	if withData {
+		b.Data = json.RawMessage("null")
+	}
+	out, _ := json.Marshal(b)
+	return out
 }
 
 type incrementalKey struct{}

@@ -1,0 +1,520 @@
+package graph
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
+)
+
+// codeTooManyErrors replaces the errors past the first maxErrors of an answer.
+const codeTooManyErrors = "TOO_MANY_ERRORS"
+
+// documents parses and validates every document itself, before gqlgen does,
+// so that what a document may cost is bounded before the expensive work:
+//
+//   - the parser's tokens (Limits.MaxTokens), then the document's fragments
+//     (Limits.MaxFragments), selections (Limits.MaxSelections) and the fields
+//     sharing one response name in one selection set
+//     (Limits.MaxSameResponseName; with the fragments a set spreads,
+//     Limits.MaxFieldPairs) are counted on the parsed document, before
+//     any validation rule runs: validation walks every fragment from each
+//     fragment that spreads it, and compares every pair of fields of one
+//     name;
+//   - validation stops at the first MaxErrors errors instead of building one
+//     error per conflicting pair;
+//   - a document is kept in the cache of parsed documents only once one of
+//     its operations has passed every limit (MutateOperationContext runs
+//     after the other limits), and the cache is bounded by an estimate of its
+//     bytes, not by a count of documents.
+//
+// It is gqlgen's query cache too: gqlgen asks the cache before it parses,
+// and gets the document this extension has just validated for the request,
+// so gqlgen's own parse and validation never run.
+type documents struct {
+	schema *ast.Schema
+	limits Limits
+	rules  func() *rules.Rules
+	cache  *documentCache
+}
+
+var (
+	_ graphql.HandlerExtension          = (*documents)(nil)
+	_ graphql.OperationParameterMutator = (*documents)(nil)
+	_ graphql.OperationContextMutator   = (*documents)(nil)
+	_ graphql.Cache[*ast.QueryDocument] = (*documents)(nil)
+)
+
+// documentBytesPerSourceByte estimates what a parsed and validated document
+// keeps in memory per byte of its source: measured at 17 to 23 on documents
+// dense in fields (TestDocumentSizeEstimate), with a margin.
+const documentBytesPerSourceByte = 32
+
+// documentEntryOverhead is what any parsed document keeps besides its
+// selections (the document, its operation, its source), with the cache's
+// list element and map entry: measured at about 3 KB for a 100-byte
+// document.
+const documentEntryOverhead = 4096
+
+func newDocuments(schema *ast.Schema, limits Limits, rulesFn func() *rules.Rules) *documents {
+	return &documents{schema: schema, limits: limits, rules: rulesFn, cache: newDocumentCache(limits.DocumentCacheBytes)}
+}
+
+func (*documents) ExtensionName() string                   { return "Documents" }
+func (*documents) Validate(graphql.ExecutableSchema) error { return nil }
+
+// prepared is the document validated for one request, handed from
+// MutateOperationParameters to Get and MutateOperationContext.
+type prepared struct {
+	query  string
+	doc    *ast.QueryDocument
+	cached bool
+}
+
+const preparedKey = "mlapi.document"
+
+func preparedFor(ctx context.Context) *prepared {
+	if !graphql.HasOperationContext(ctx) {
+		return nil
+	}
+	p, _ := graphql.GetOperationContext(ctx).Stats.GetExtension(preparedKey).(*prepared)
+	return p
+}
+
+// MutateOperationParameters parses and validates the request's document,
+// within the limits, unless the cache holds it already.
+func (d *documents) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
+	op := graphql.GetOperationContext(ctx)
+	if doc, ok := d.cache.get(params.Query); ok {
+		op.Stats.SetExtension(preparedKey, &prepared{query: params.Query, doc: doc, cached: true})
+		return nil
+	}
+	doc, errs := d.load(params.Query)
+	if errs != nil {
+		return joinErrors(errs)
+	}
+	op.Stats.SetExtension(preparedKey, &prepared{query: params.Query, doc: doc})
+	return nil
+}
+
+// load parses and validates query within the limits.
+func (d *documents) load(query string) (*ast.QueryDocument, gqlerror.List) {
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, d.limits.MaxTokens)
+	if err != nil {
+		var gqlErr *gqlerror.Error
+		if !errors.As(err, &gqlErr) {
+			gqlErr = gqlerror.Wrap(err)
+		}
+		errcode.Set(gqlErr, errcode.ParseFailed)
+		return nil, gqlerror.List{gqlErr}
+	}
+	if len(doc.Operations) == 0 {
+		return nil, gqlerror.List{validationError("no operation provided")}
+	}
+	if err := d.checkShape(doc); err != nil {
+		return nil, gqlerror.List{err}
+	}
+	if errs := d.validate(doc); len(errs) > 0 {
+		return nil, errs
+	}
+	return doc, nil
+}
+
+// checkShape counts the document's selections as written (fragments are
+// counted where they are defined, not where they are spread: linear in the
+// document) and refuses one larger than the limits allow, before any
+// validation rule runs.
+func (d *documents) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
+	if len(doc.Fragments) > d.limits.MaxFragments {
+		return validationError(fmt.Sprintf("the document defines %d fragments; at most %d are allowed", len(doc.Fragments), d.limits.MaxFragments))
+	}
+	s := shape{maxSameName: d.limits.MaxSameResponseName}
+	roots := make([]shapeRoot, 0, len(doc.Operations)+len(doc.Fragments))
+	for _, o := range doc.Operations {
+		roots = append(roots, s.root(o.SelectionSet))
+	}
+	fragments := make(map[string]shapeRoot, len(doc.Fragments))
+	for _, f := range doc.Fragments {
+		r := s.root(f.SelectionSet)
+		roots = append(roots, r)
+		if _, ok := fragments[f.Name]; !ok { // the first of a name, as validation takes
+			fragments[f.Name] = r
+		}
+	}
+	switch {
+	case s.selections > d.limits.MaxSelections:
+		return validationError(fmt.Sprintf("the document has %d selections; at most %d are allowed", s.selections, d.limits.MaxSelections))
+	case s.sameName != "":
+		return validationError(fmt.Sprintf("the document selects %q more than %d times in one selection set", s.sameName, d.limits.MaxSameResponseName))
+	}
+	if pairs := fieldPairs(s.sets, fragments, d.limits.MaxFieldPairs); pairs > d.limits.MaxFieldPairs {
+		return validationError(fmt.Sprintf("the document selects too many fields of one name in the same selection set, its fragments included: at most %d pairs of them may be compared", d.limits.MaxFieldPairs))
+	}
+	if visits := validationVisits(roots, fragments, d.limits.MaxValidationVisits); visits > d.limits.MaxValidationVisits {
+		return validationError(fmt.Sprintf("the document's fragments spread too many selections: at most %d may be reached from its operations and fragments, counting each fragment once per operation or fragment reaching it", d.limits.MaxValidationVisits))
+	}
+	return nil
+}
+
+// validationVisits counts the selections validation walks: it walks every
+// operation and every fragment definition, each with the fragments it
+// reaches, once each. It stops counting past limit.
+func validationVisits(roots []shapeRoot, fragments map[string]shapeRoot, limit int) int {
+	visits := 0
+	seen := make(map[string]bool, len(fragments))
+	var stack []string
+	for _, r := range roots {
+		clear(seen)
+		visits += r.selections
+		stack = append(stack[:0], r.spreads...)
+		for len(stack) > 0 && visits <= limit {
+			name := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			f, ok := fragments[name]
+			if !ok || seen[name] {
+				continue
+			}
+			seen[name] = true
+			visits += f.selections
+			stack = append(stack, f.spreads...)
+		}
+		if visits > limit {
+			break
+		}
+	}
+	return visits
+}
+
+// shape counts a document's selections.
+type shape struct {
+	maxSameName int
+	selections  int
+	sameName    string // a response name selected too often in one set
+	spreads     []string
+	// sets are the document's selection sets, each with the fields of its
+	// inline fragments merged in, as field merging validation sees them.
+	sets []*mergeSet
+}
+
+// mergeSet is a selection set's response names, counted, and the fragments
+// it spreads (not those spread in its fields' selection sets).
+type mergeSet struct {
+	names   map[string]int
+	spreads []string
+}
+
+// shapeRoot is an operation's or a fragment's count of selections, the
+// fragments it spreads at any depth, and its top selection set.
+type shapeRoot struct {
+	selections int
+	spreads    []string
+	top        *mergeSet
+}
+
+func (s *shape) root(set ast.SelectionSet) shapeRoot {
+	before := s.selections
+	s.spreads = nil
+	top := s.selectionSet(set)
+	return shapeRoot{selections: s.selections - before, spreads: s.spreads, top: top}
+}
+
+func (s *shape) selectionSet(set ast.SelectionSet) *mergeSet {
+	m := &mergeSet{names: map[string]int{}}
+	if len(set) == 0 {
+		return m
+	}
+	s.sets = append(s.sets, m)
+	s.collect(set, m)
+	for name, n := range m.names {
+		if n > s.maxSameName && s.sameName == "" {
+			s.sameName = name
+		}
+	}
+	return m
+}
+
+func (s *shape) collect(set ast.SelectionSet, m *mergeSet) {
+	for _, sel := range set {
+		s.selections++
+		switch sel := sel.(type) {
+		case *ast.Field:
+			key := sel.Alias
+			if key == "" {
+				key = sel.Name
+			}
+			m.names[key]++
+			s.selectionSet(sel.SelectionSet)
+		case *ast.InlineFragment:
+			s.collect(sel.SelectionSet, m)
+		case *ast.FragmentSpread:
+			s.spreads = append(s.spreads, sel.Name)
+			m.spreads = append(m.spreads, sel.Name)
+		}
+	}
+}
+
+// fieldPairs counts the pairs of fields of one response name that field
+// merging validation compares: in each selection set, its own fields and
+// those of every fragment it reaches through spreads (each fragment once),
+// merged. It stops counting past limit.
+func fieldPairs(sets []*mergeSet, fragments map[string]shapeRoot, limit int) int {
+	pairs := 0
+	merged := map[string]int{}
+	seen := map[string]bool{}
+	var stack []string
+	for _, set := range sets {
+		if len(set.spreads) == 0 {
+			for _, k := range set.names {
+				pairs = saturatingAdd(pairs, k*(k-1)/2)
+			}
+			continue
+		}
+		clear(merged)
+		clear(seen)
+		for name, k := range set.names {
+			merged[name] = k
+		}
+		stack = append(stack[:0], set.spreads...)
+		for len(stack) > 0 {
+			name := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			f, ok := fragments[name]
+			if !ok || seen[name] {
+				continue
+			}
+			seen[name] = true
+			for n, k := range f.top.names {
+				merged[n] += k
+			}
+			stack = append(stack, f.top.spreads...)
+		}
+		for _, k := range merged {
+			pairs = saturatingAdd(pairs, saturatingMul(k, k-1)/2)
+		}
+		if pairs > limit {
+			break
+		}
+	}
+	return pairs
+}
+
+// errValidationStopped stops validation once it has found enough errors.
+var errValidationStopped = errors.New("validation stopped")
+
+// validate runs the validation rules, stopping at the first MaxErrors
+// errors: a rule reports through addError, which panics with
+// errValidationStopped past the limit, recovered here, so no rule goes on
+// building errors nobody will read.
+func (d *documents) validate(doc *ast.QueryDocument) (errs gqlerror.List) {
+	stopped := false
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errValidationStopped { //nolint:errorlint // the sentinel itself is panicked
+				panic(r)
+			}
+			stopped = true
+		}
+		if stopped {
+			errs = append(errs, tooManyErrors("validation stopped after the first %d errors", d.limits.MaxErrors))
+		}
+	}()
+	limited := rules.NewRules()
+	for name, ruleFunc := range d.rules().GetInner() {
+		limited.AddRule(name, func(observers *core.Events, _ core.AddErrFunc) {
+			ruleFunc(observers, func(options ...core.ErrorOption) {
+				if len(errs) >= d.limits.MaxErrors {
+					panic(errValidationStopped)
+				}
+				err := &gqlerror.Error{Rule: name}
+				for _, o := range options {
+					o(err)
+				}
+				errcode.Set(err, errcode.ValidationFailed)
+				errs = append(errs, err)
+			})
+		})
+	}
+	// The rules report through the function above, not through what
+	// ValidateWithRules returns.
+	_ = validator.ValidateWithRules(d.schema, doc, limited)
+	return errs
+}
+
+// Get hands gqlgen the document validated for this request, or one the
+// cache holds.
+func (d *documents) Get(ctx context.Context, query string) (*ast.QueryDocument, bool) {
+	if p := preparedFor(ctx); p != nil && p.query == query {
+		return p.doc, true
+	}
+	return d.cache.get(query)
+}
+
+// Add is called by gqlgen after it validated a document itself, which it
+// does only when Get missed: never once MutateOperationParameters ran.
+// Nothing is cached before the operation passed every limit.
+func (d *documents) Add(context.Context, string, *ast.QueryDocument) {}
+
+// MutateOperationContext runs after every other limit: the operation
+// passed them all, so its document may be kept.
+func (d *documents) MutateOperationContext(ctx context.Context, _ *graphql.OperationContext) *gqlerror.Error {
+	if p := preparedFor(ctx); p != nil && !p.cached {
+		d.cache.add(p.query, p.doc)
+	}
+	return nil
+}
+
+func validationError(message string) *gqlerror.Error {
+	err := &gqlerror.Error{Message: message}
+	errcode.Set(err, errcode.ValidationFailed)
+	return err
+}
+
+func tooManyErrors(format string, args ...any) *gqlerror.Error {
+	return &gqlerror.Error{
+		Message:    "too many errors: " + fmt.Sprintf(format, args...),
+		Extensions: map[string]any{"code": codeTooManyErrors},
+	}
+}
+
+// joinedErrors carries several errors out of a gqlgen extension hook, which
+// returns one; capErrors, in the response interceptor, lays them out again.
+type joinedErrors struct{ list gqlerror.List }
+
+func (j joinedErrors) Error() string { return j.list.Error() }
+
+// joinErrors returns the one error of errs, or the first carrying them all.
+func joinErrors(errs gqlerror.List) *gqlerror.Error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	first := *errs[0]
+	first.Err = joinedErrors{list: errs}
+	return &first
+}
+
+// capErrors lays out joined errors and keeps the first maxErrors errors of
+// an answer, and then one saying how many more there were.
+type capErrors struct {
+	max     int
+	present graphql.ErrorPresenterFunc
+}
+
+var (
+	_ graphql.HandlerExtension    = capErrors{}
+	_ graphql.ResponseInterceptor = capErrors{}
+)
+
+func (capErrors) ExtensionName() string                   { return "CapErrors" }
+func (capErrors) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (c capErrors) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil {
+		return resp
+	}
+	resp.Errors = c.limit(ctx, resp.Errors)
+	return resp
+}
+
+func (c capErrors) limit(ctx context.Context, errs gqlerror.List) gqlerror.List {
+	for i, err := range errs {
+		var joined joinedErrors
+		if !errors.As(err.Err, &joined) {
+			continue
+		}
+		expanded := make(gqlerror.List, 0, len(errs)+len(joined.list))
+		expanded = append(expanded, errs[:i]...)
+		for _, e := range joined.list {
+			expanded = append(expanded, c.present(ctx, e))
+		}
+		errs = append(expanded, errs[i+1:]...)
+		break
+	}
+	if len(errs) <= c.max || (len(errs) == c.max+1 && isTooMany(errs[c.max])) {
+		return errs
+	}
+	hidden := len(errs) - c.max
+	return append(errs[:c.max:c.max], tooManyErrors("%d more not shown", hidden))
+}
+
+func isTooMany(err *gqlerror.Error) bool {
+	code, _ := err.Extensions["code"].(string)
+	return code == codeTooManyErrors
+}
+
+// documentCache keeps parsed documents by their text, up to an estimate of
+// their size, the least recently used going first.
+type documentCache struct {
+	mu       sync.Mutex
+	maxBytes int
+	bytes    int
+	order    *list.List // of *cachedEntry, most recently used first
+	byQuery  map[string]*list.Element
+}
+
+type cachedEntry struct {
+	query string
+	doc   *ast.QueryDocument
+	size  int
+}
+
+func newDocumentCache(maxBytes int) *documentCache {
+	return &documentCache{maxBytes: maxBytes, order: list.New(), byQuery: map[string]*list.Element{}}
+}
+
+// documentSize estimates what a parsed document of query keeps in memory.
+func documentSize(query string) int {
+	return documentEntryOverhead + len(query)*documentBytesPerSourceByte
+}
+
+func (c *documentCache) get(query string) (*ast.QueryDocument, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.byQuery[query]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(e)
+	return e.Value.(*cachedEntry).doc, true
+}
+
+// add keeps doc, unless it alone would take more than an eighth of the
+// cache: a few large documents must not push out every common one.
+func (c *documentCache) add(query string, doc *ast.QueryDocument) {
+	size := documentSize(query)
+	if size > c.maxBytes/8 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byQuery[query]; ok {
+		c.order.MoveToFront(e)
+		return
+	}
+	c.byQuery[query] = c.order.PushFront(&cachedEntry{query: query, doc: doc, size: size})
+	c.bytes += size
+	for c.bytes > c.maxBytes {
+		oldest := c.order.Back()
+		e := oldest.Value.(*cachedEntry)
+		c.order.Remove(oldest)
+		delete(c.byQuery, e.query)
+		c.bytes -= e.size
+	}
+}
+
+// len reports how many documents the cache holds and their estimated size.
+func (c *documentCache) len() (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len(), c.bytes
+}
