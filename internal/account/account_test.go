@@ -110,6 +110,9 @@ func TestIssueTokenRefusals(t *testing.T) {
 			{"wrong password", "grace", "wrong-password", apperr.Unauthenticated},
 			{"unknown user", "nobody", "wrong-password", apperr.Unauthenticated},
 			{"password no account can have", "grace", "short", apperr.Unauthenticated},
+			// It once reached the database and broke bun's SQLite query: INTERNAL.
+			{"a NUL byte in the username", "gr\x00ace", "hopper-1906", apperr.Unauthenticated},
+			{"a name no account can have", "g", "hopper-1906", apperr.Unauthenticated},
 		}
 		var messages []string
 		for _, tt := range tests {
