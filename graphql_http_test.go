@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -380,6 +381,32 @@ func TestCORSOnTheAPI(t *testing.T) {
 			resp.Body.Close()
 			if got := resp.Header.Get("Access-Control-Allow-Origin") == tt.origin; got != tt.wantAllowed {
 				t.Errorf("POST from %s: Access-Control-Allow-Origin %q", tt.origin, resp.Header.Get("Access-Control-Allow-Origin"))
+			}
+		})
+	}
+}
+
+// TestStoredInputsAreCostly: the inputs of a page, aliased, would build an
+// answer of megabytes from one's own history; the complexity budget refuses
+// the document before it runs.
+func TestStoredInputsAreCostly(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, store.SQLite)
+	_, token := api.user("ada")
+	var aliases strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&aliases, "a%d: input ", i)
+	}
+	tests := []struct {
+		name, query, wantCode string
+	}{
+		{name: "a page with its inputs", query: `{ me { requests(first: 100) { edges { node { id input } } } } }`},
+		{name: "a page with its inputs aliased 20 times", query: `{ me { requests(first: 100) { edges { node { ` + aliases.String() + `} } } } }`, wantCode: "COMPLEXITY_LIMIT_EXCEEDED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := api.post(token, tt.query, nil).code(); got != tt.wantCode {
+				t.Errorf("code %q, want %q", got, tt.wantCode)
 			}
 		})
 	}

@@ -127,6 +127,9 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	cfg.Complexity.Mutation.Predict = func(childComplexity int, _ map[string]any) int {
 		return saturatingAdd(predictCost, childComplexity)
 	}
+	// A stored input is up to 4 KiB: aliasing it across a page must not
+	// build an answer of megabytes within the budget.
+	cfg.Complexity.PredictionRequest.Input = func(int) int { return inputCost }
 	schema := NewExecutableSchema(cfg)
 	persisted, err := gqlhttp.NewPersisted(opts.Persisted, schema.Schema())
 	if err != nil {

@@ -181,6 +181,10 @@ func (introspectionOff) MutateOperationContext(_ context.Context, op *graphql.Op
 	return nil
 }
 
+// inputCost is what a logged request's input costs against the complexity
+// budget: a page of 100 with its inputs costs about half of it.
+const inputCost = 10
+
 // predictCost is what one predict costs against the complexity budget: with
 // the default budget, about fifty predictions fit in one operation.
 const predictCost = 50
