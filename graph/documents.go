@@ -1,11 +1,9 @@
 package graph
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -15,6 +13,8 @@ import (
 	"github.com/vektah/gqlparser/v2/validator"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
+
+	"github.com/mlapi/mlapi/internal/lru"
 )
 
 // codeTooManyErrors replaces the errors past the first maxErrors of an answer.
@@ -45,7 +45,7 @@ type documents struct {
 	schema *ast.Schema
 	limits Limits
 	rules  func() *rules.Rules
-	cache  *documentCache
+	cache  *lru.Cache[*ast.QueryDocument]
 }
 
 var (
@@ -67,7 +67,7 @@ const documentBytesPerSourceByte = 32
 const documentEntryOverhead = 4096
 
 func newDocuments(schema *ast.Schema, limits Limits, rulesFn func() *rules.Rules) *documents {
-	return &documents{schema: schema, limits: limits, rules: rulesFn, cache: newDocumentCache(limits.DocumentCacheBytes)}
+	return &documents{schema: schema, limits: limits, rules: rulesFn, cache: lru.New[*ast.QueryDocument](limits.DocumentCacheBytes, limits.DocumentCacheBytes/8)}
 }
 
 func (*documents) ExtensionName() string                   { return "Documents" }
@@ -95,7 +95,7 @@ func preparedFor(ctx context.Context) *prepared {
 // within the limits, unless the cache holds it already.
 func (d *documents) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
 	op := graphql.GetOperationContext(ctx)
-	if doc, ok := d.cache.get(params.Query); ok {
+	if doc, ok := d.cache.Get(params.Query); ok {
 		op.Stats.SetExtension(preparedKey, &prepared{query: params.Query, doc: doc, cached: true})
 		return nil
 	}
@@ -356,7 +356,7 @@ func (d *documents) Get(ctx context.Context, query string) (*ast.QueryDocument, 
 	if p := preparedFor(ctx); p != nil && p.query == query {
 		return p.doc, true
 	}
-	return d.cache.get(query)
+	return d.cache.Get(query)
 }
 
 // Add is called by gqlgen after it validated a document itself, which it
@@ -368,7 +368,9 @@ func (d *documents) Add(context.Context, string, *ast.QueryDocument) {}
 // passed them all, so its document may be kept.
 func (d *documents) MutateOperationContext(ctx context.Context, _ *graphql.OperationContext) *gqlerror.Error {
 	if p := preparedFor(ctx); p != nil && !p.cached {
-		d.cache.add(p.query, p.doc)
+		// A document over an eighth of the cache is not kept: a few large
+		// documents must not push out every common one.
+		d.cache.Add(p.query, p.doc, documentSize(p.query))
 	}
 	return nil
 }
@@ -452,69 +454,7 @@ func isTooMany(err *gqlerror.Error) bool {
 	return code == codeTooManyErrors
 }
 
-// documentCache keeps parsed documents by their text, up to an estimate of
-// their size, the least recently used going first.
-type documentCache struct {
-	mu       sync.Mutex
-	maxBytes int
-	bytes    int
-	order    *list.List // of *cachedEntry, most recently used first
-	byQuery  map[string]*list.Element
-}
-
-type cachedEntry struct {
-	query string
-	doc   *ast.QueryDocument
-	size  int
-}
-
-func newDocumentCache(maxBytes int) *documentCache {
-	return &documentCache{maxBytes: maxBytes, order: list.New(), byQuery: map[string]*list.Element{}}
-}
-
 // documentSize estimates what a parsed document of query keeps in memory.
 func documentSize(query string) int {
 	return documentEntryOverhead + len(query)*documentBytesPerSourceByte
-}
-
-func (c *documentCache) get(query string) (*ast.QueryDocument, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.byQuery[query]
-	if !ok {
-		return nil, false
-	}
-	c.order.MoveToFront(e)
-	return e.Value.(*cachedEntry).doc, true
-}
-
-// add keeps doc, unless it alone would take more than an eighth of the
-// cache: a few large documents must not push out every common one.
-func (c *documentCache) add(query string, doc *ast.QueryDocument) {
-	size := documentSize(query)
-	if size > c.maxBytes/8 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.byQuery[query]; ok {
-		c.order.MoveToFront(e)
-		return
-	}
-	c.byQuery[query] = c.order.PushFront(&cachedEntry{query: query, doc: doc, size: size})
-	c.bytes += size
-	for c.bytes > c.maxBytes {
-		oldest := c.order.Back()
-		e := oldest.Value.(*cachedEntry)
-		c.order.Remove(oldest)
-		delete(c.byQuery, e.query)
-		c.bytes -= e.size
-	}
-}
-
-// len reports how many documents the cache holds and their estimated size.
-func (c *documentCache) len() (int, int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len(), c.bytes
 }

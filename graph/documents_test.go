@@ -317,7 +317,7 @@ func TestDocumentCache(t *testing.T) {
 	}
 	for _, tt := range admitted {
 		post(t, h, tt.query)
-		if _, ok := docs.cache.get(tt.query); !ok {
+		if _, ok := docs.cache.Get(tt.query); !ok {
 			t.Errorf("%s: not cached", tt.name)
 		}
 	}
@@ -335,7 +335,7 @@ func TestDocumentCache(t *testing.T) {
 		if len(a.Errors) == 0 {
 			t.Fatalf("%s: not refused", tt.name)
 		}
-		if _, ok := docs.cache.get(tt.query); ok {
+		if _, ok := docs.cache.Get(tt.query); ok {
 			t.Errorf("%s: refused (%s), and cached", tt.name, a.codes()[0])
 		}
 	}
@@ -356,7 +356,7 @@ func TestDocumentCache(t *testing.T) {
 			}
 		}
 		kept := int64(heapInUse()) - int64(before)
-		count, estimate := docs.cache.len()
+		count, estimate := docs.cache.Len()
 		t.Logf("%s: %d sent, %d kept, estimated %d bytes, heap grew %d bytes", tc.name, n, count, estimate, kept)
 		if estimate > limits.DocumentCacheBytes {
 			t.Errorf("the cache estimates %d bytes, over its %d", estimate, limits.DocumentCacheBytes)

@@ -1,7 +1,6 @@
 package gqlhttp
 
 import (
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,12 +9,13 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/mlapi/mlapi/internal/lru"
 )
 
 // Codes of persisted-document refusals. The first two are the ones Apollo's
@@ -45,7 +45,7 @@ type PersistedOptions struct {
 // Persisted resolves a request's persisted document, as a gqlgen
 // extension that runs before the document is parsed.
 type Persisted struct {
-	cache   *documentCache // nil: automatic persisted queries are off
+	cache   *lru.Cache[string] // nil: automatic persisted queries are off
 	trusted map[string]string
 }
 
@@ -76,7 +76,7 @@ func NewPersisted(opts PersistedOptions, schema *ast.Schema) (*Persisted, error)
 		return p, nil
 	}
 	if opts.Automatic {
-		p.cache = newDocumentCache(opts.CacheBytes)
+		p.cache = lru.New[string](opts.CacheBytes, opts.CacheBytes)
 	}
 	return p, nil
 }
@@ -116,7 +116,7 @@ func (p *Persisted) MutateOperationParameters(ctx context.Context, params *graph
 	case p.cache == nil:
 		return persistedError(CodePersistedQueryNotSupported, "PersistedQueryNotSupported")
 	case params.Query == "":
-		doc, ok := p.cache.get(hash)
+		doc, ok := p.cache.Get(hash)
 		if !ok {
 			return persistedError(CodePersistedQueryNotFound, "PersistedQueryNotFound")
 		}
@@ -124,7 +124,7 @@ func (p *Persisted) MutateOperationParameters(ctx context.Context, params *graph
 	case documentHash(params.Query) != hash:
 		return persistedError(CodeBadRequest, "the persistedQuery hash is not the SHA-256 of the query")
 	default:
-		p.cache.add(hash, params.Query)
+		p.cache.Add(hash, params.Query, len(hash)+len(params.Query))
 	}
 	return nil
 }
@@ -194,54 +194,4 @@ func persistedError(code, message string) *gqlerror.Error {
 func documentHash(doc string) string {
 	sum := sha256.Sum256([]byte(doc))
 	return hex.EncodeToString(sum[:])
-}
-
-// documentCache keeps documents by hash up to a total size, evicting the
-// least recently used: a client registering documents without end cannot
-// grow the server.
-type documentCache struct {
-	mu       sync.Mutex
-	maxBytes int
-	bytes    int
-	order    *list.List // of *cachedDocument, most recently used first
-	byHash   map[string]*list.Element
-}
-
-type cachedDocument struct{ hash, doc string }
-
-func newDocumentCache(maxBytes int) *documentCache {
-	return &documentCache{maxBytes: maxBytes, order: list.New(), byHash: map[string]*list.Element{}}
-}
-
-func (c *documentCache) get(hash string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.byHash[hash]
-	if !ok {
-		return "", false
-	}
-	c.order.MoveToFront(e)
-	return e.Value.(*cachedDocument).doc, true
-}
-
-func (c *documentCache) add(hash, doc string) {
-	size := len(hash) + len(doc)
-	if size > c.maxBytes {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.byHash[hash]; ok {
-		c.order.MoveToFront(e)
-		return
-	}
-	c.byHash[hash] = c.order.PushFront(&cachedDocument{hash: hash, doc: doc})
-	c.bytes += size
-	for c.bytes > c.maxBytes {
-		oldest := c.order.Back()
-		d := oldest.Value.(*cachedDocument)
-		c.order.Remove(oldest)
-		delete(c.byHash, d.hash)
-		c.bytes -= len(d.hash) + len(d.doc)
-	}
 }

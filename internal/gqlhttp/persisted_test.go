@@ -134,24 +134,3 @@ func TestLoadManifest(t *testing.T) {
 		})
 	}
 }
-
-func TestDocumentCacheEvictsLeastRecentlyUsed(t *testing.T) {
-	t.Parallel()
-	c := newDocumentCache(30) // three 10-byte entries
-	c.add("h1", "12345678")
-	c.add("h2", "12345678")
-	c.add("h3", "12345678")
-	if _, ok := c.get("h1"); !ok { // h1 is now the most recently used
-		t.Fatal("h1 evicted before the cache was full")
-	}
-	c.add("h4", "12345678")
-	for hash, want := range map[string]bool{"h1": true, "h2": false, "h3": true, "h4": true} {
-		if _, ok := c.get(hash); ok != want {
-			t.Errorf("%s cached: %v, want %v", hash, ok, want)
-		}
-	}
-	c.add("huge", strings.Repeat("x", 100))
-	if _, ok := c.get("huge"); ok || c.bytes > 30 {
-		t.Errorf("a document larger than the cache was kept (%d bytes)", c.bytes)
-	}
-}
