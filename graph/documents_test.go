@@ -195,7 +195,7 @@ func TestWalksAreLinear(t *testing.T) {
 			fragmentBomb(levels, "me", "Viewer", "requests(first: 100) { totalCount }"),
 			rootFragmentBomb(levels),
 		} {
-			doc, errs := gqlparser.LoadQuery(es.Schema(), query)
+			doc, errs := gqlparser.LoadQueryWithRules(es.Schema(), query, nil)
 			if errs != nil {
 				t.Fatal(errs)
 			}

@@ -266,7 +266,7 @@ func (v variableRefusals) literalRefusal(ctx context.Context, op *graphql.Operat
 	// Validation may stop at its first failing rule: the literal must be
 	// the document's only fault, which a valid literal in its place shows.
 	arg.Value = v.resolver.validPredictLiteral()
-	if errs := validator.Validate(v.resolver.schema, doc); len(errs) > 0 {
+	if errs := validator.ValidateWithRules(v.resolver.schema, doc, validationRules()); len(errs) > 0 {
 		return resp
 	}
 	err := v.resolver.refusePredictLiteral(ctx, raw)

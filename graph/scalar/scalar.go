@@ -71,7 +71,8 @@ func MarshalJSON(raw json.RawMessage) graphql.Marshaler {
 	})
 }
 
-// UnmarshalJSON encodes any GraphQL input value as JSON.
+// UnmarshalJSON encodes any GraphQL input value as JSON. No input takes a
+// JSON today, but gqlgen binds a scalar only with both directions.
 func UnmarshalJSON(v any) (json.RawMessage, error) {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -169,10 +169,3 @@ func (l *AttemptLimiter) remove(a *attempts) {
 	}
 	delete(l.keys, a.key)
 }
-
-// tracked reports how many keys the limiter holds, for tests.
-func (l *AttemptLimiter) tracked() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.keys)
-}

@@ -97,9 +97,3 @@ func NormalizeEmail(email string) (string, error) {
 	}
 	return email, nil
 }
-
-// ValidateEmail reports whether NormalizeEmail accepts email.
-func ValidateEmail(email string) error {
-	_, err := NormalizeEmail(email)
-	return err
-}

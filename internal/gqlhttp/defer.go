@@ -41,7 +41,7 @@ func (d *Deferral) MutateOperationContext(ctx context.Context, op *graphql.Opera
 	if !strings.Contains(op.RawQuery, "defer") || !defers(op.Doc) {
 		return nil
 	}
-	doc, errs := gqlparser.LoadQuery(d.schema, op.RawQuery)
+	doc, errs := gqlparser.LoadQueryWithRules(d.schema, op.RawQuery, nil)
 	if errs != nil {
 		return errs[0]
 	}

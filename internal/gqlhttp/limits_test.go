@@ -108,7 +108,7 @@ func TestPlaceholdersFragmentBomb(t *testing.T) {
 		fmt.Fprintf(&q, "fragment F%d on User { ...F%d ...F%d }\n", i, i+1, i+1)
 	}
 	fmt.Fprintf(&q, "fragment F%d on User { name }\n", levels-1)
-	doc, errs := gqlparser.LoadQuery(schema, q.String())
+	doc, errs := gqlparser.LoadQueryWithRules(schema, q.String(), nil)
 	if errs != nil {
 		t.Fatal(errs)
 	}

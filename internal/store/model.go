@@ -19,7 +19,7 @@ const (
 	// and YhatProb and Yhat hold the same numbers.
 	StatusOK = "ok"
 	// StatusInvalidInput: the input could not be used; ErrorCode says why and
-	// Output is the error the client was shown (see ErrorOutput).
+	// Output is the error the client was shown.
 	StatusInvalidInput = "invalid_input"
 )
 
@@ -167,17 +167,4 @@ type RequestPage struct {
 	TotalCount int
 	// HasNextPage says whether requests older than the last one remain.
 	HasNextPage bool
-}
-
-// ErrorOutput is the Output to log with StatusInvalidInput: the code and
-// message the client was given, as {"error": {"code": ..., "message": ...}}.
-func ErrorOutput(code, message string) json.RawMessage {
-	out, err := json.Marshal(map[string]map[string]string{
-		"error": {"code": code, "message": message},
-	})
-	if err != nil {
-		// Marshalling a map of strings cannot fail.
-		panic(err)
-	}
-	return out
 }

@@ -84,7 +84,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	case strings.HasPrefix(databaseURL, "file:"):
 		return openSQLite(ctx, strings.TrimPrefix(databaseURL, "file:"), opts)
 	default:
-		return nil, fmt.Errorf("unsupported database URL scheme %q: want postgres://, postgresql://, sqlite:// or file:", scheme(databaseURL))
+		return nil, fmt.Errorf("unsupported database URL scheme %q: want postgres, postgresql, sqlite or file", scheme(databaseURL))
 	}
 }
 
