@@ -254,10 +254,11 @@ func receivedValue(v *ast.Value, vars map[string]any, defs ast.VariableDefinitio
 // runs nothing.
 func (v variableRefusals) literalRefusal(ctx context.Context, op *graphql.OperationContext, resp *graphql.Response) *graphql.Response {
 	query, _ := op.Stats.GetExtension(rawQueryKey).(string)
-	doc, opDef, arg, ok := refusedLiteral(query, op.OperationName, resp.Errors)
+	doc, opDef, predict, ok := refusedLiteral(query, op.OperationName, resp.Errors)
 	if !ok {
 		return resp
 	}
+	arg := predict.Arguments.ForName("input")
 	literal := arg.Value
 	raw, ok := receivedValue(literal, v.rawVariables(op), opDef.VariableDefinitions).(map[string]any)
 	if !ok {
@@ -274,20 +275,25 @@ func (v variableRefusals) literalRefusal(ctx context.Context, op *graphql.Operat
 		return resp
 	}
 	refusal := v.present(ctx, err)
-	refusal.Path = ast.Path{ast.PathName("predict")}
+	refusal.Path = ast.Path{ast.PathName(predict.Alias)}
 	refusal.Locations = []gqlerror.Location{{Line: literal.Position.Line, Column: literal.Position.Column}}
 	return &graphql.Response{Errors: gqlerror.List{refusal}, Extensions: resp.Extensions}
 }
 
-// refusedLiteral finds, in a document that validation refused, the input
-// argument of the one predict field of the mutation to run, when it is an
-// object literal and every error is a value error located inside that field.
-// It returns the document parsed anew, for the caller to change.
-func refusedLiteral(query, operationName string, errs gqlerror.List) (*ast.QueryDocument, *ast.OperationDefinition, *ast.Argument, bool) {
+// refusedLiteral finds, in a document that validation refused, the one
+// predict field of the mutation to run, when its input is an object literal
+// and every error is a value error located inside that field. It returns the
+// document parsed anew, for the caller to change.
+func refusedLiteral(query, operationName string, errs gqlerror.List) (*ast.QueryDocument, *ast.OperationDefinition, *ast.Field, bool) {
 	if query == "" || len(errs) == 0 {
 		return nil, nil, nil, false
 	}
-	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	for _, e := range errs { // before parsing anything again
+		if !strings.HasPrefix(e.Rule, "ValuesOfCorrectType") || len(e.Locations) == 0 {
+			return nil, nil, nil, false
+		}
+	}
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxLiteralTokens)
 	if err != nil {
 		return nil, nil, nil, false
 	}
@@ -318,17 +324,18 @@ func refusedLiteral(query, operationName string, errs gqlerror.List) (*ast.Query
 		return nil, nil, nil, false
 	}
 	for _, e := range errs {
-		if !strings.HasPrefix(e.Rule, "ValuesOfCorrectType") || len(e.Locations) == 0 {
-			return nil, nil, nil, false
-		}
 		for _, at := range e.Locations {
 			if before(at, predict.Position) || (next != nil && !before(at, next)) {
 				return nil, nil, nil, false
 			}
 		}
 	}
-	return doc, op, arg, true
+	return doc, op, predict, true
 }
+
+// maxLiteralTokens bounds the parse of a refused document: the executor's
+// own parse of it already passed this limit.
+const maxLiteralTokens = 5000
 
 // validPredictLiteral is a PredictInput literal GraphQL accepts: every
 // feature, numbers as 1 and booleans as true.

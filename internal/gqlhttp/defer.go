@@ -10,11 +10,13 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Deferral decides where @defer is honoured: in queries whose client reads
-// answers in parts. Elsewhere the deferred fields are delivered in the one
-// answer, which the incremental delivery specification allows: gqlgen would
-// otherwise answer them null (non-null fields included) in a mutation, and
-// a client that cannot read parts would never get them.
+// Deferral delivers @defer's fields in the one answer, which the incremental
+// delivery specification allows a server to do. gqlgen v0.17.98 cannot be
+// trusted to stream them: in a mutation it answers them null (non-null
+// fields included); in a query it leaves its own fields in the first part as
+// nulls and never sends them again; and a stream cut short (a client that
+// leaves, the request deadline) can leave the handler waiting forever on a
+// deferred result its generated code receives without a context.
 type Deferral struct {
 	schema *ast.Schema
 }
@@ -30,14 +32,11 @@ func NewDeferral(schema *ast.Schema) *Deferral { return &Deferral{schema: schema
 func (*Deferral) ExtensionName() string                   { return "Deferral" }
 func (*Deferral) Validate(graphql.ExecutableSchema) error { return nil }
 
-// MutateOperationContext replaces the operation with one without @defer
-// where it cannot be honoured. The parsed document may be shared through the
-// query cache, so the operation gets a copy of its own, parsed again: rare
-// work, done only for documents that defer where they cannot.
-func (d *Deferral) MutateOperationContext(ctx context.Context, op *graphql.OperationContext) *gqlerror.Error {
-	if op.Operation.Operation == ast.Query && IncrementalDelivery(ctx) {
-		return nil
-	}
+// MutateOperationContext replaces an operation that defers with one that
+// does not. The parsed document may be shared through the query cache, so
+// the operation gets a copy of its own, parsed again: work done only for
+// documents that use @defer.
+func (d *Deferral) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
 	if !strings.Contains(op.RawQuery, "defer") || !defers(op.Doc) {
 		return nil
 	}

@@ -10,8 +10,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/testserver"
-	"github.com/vektah/gqlparser/v2"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -71,57 +69,6 @@ func TestResponseTooLarge(t *testing.T) {
 				t.Errorf("code %q, data %q; want %q, %q: %s", code, data, tt.wantCode, tt.wantData, rec.Body)
 			}
 		})
-	}
-}
-
-// TestPartTooLarge: a part of an incremental answer past the bound ends the
-// answer with a RESPONSE_TOO_LARGE part.
-func TestPartTooLarge(t *testing.T) {
-	t.Parallel()
-	var b strings.Builder
-	more := writePart(&b, 1000, incrementalPayload{
-		Incremental: []incrementalResult{{Data: json.RawMessage(`"` + strings.Repeat("x", 2000) + `"`)}},
-		HasNext:     true,
-	}, true)
-	out := b.String()
-	if more || !strings.Contains(out, CodeResponseTooLarge) || !strings.Contains(out, `"hasNext":false`) ||
-		!strings.HasSuffix(out, "\r\n-----\r\n") || len(out) > 1000 {
-		t.Errorf("more=%v, %d bytes: %q", more, len(out), out)
-	}
-	part := out[strings.Index(out, "\r\n\r\n")+4 : strings.LastIndex(out, "\r\n-----")]
-	if !json.Valid([]byte(part)) {
-		t.Errorf("the part is not JSON: %s", part)
-	}
-}
-
-// TestPlaceholdersFragmentBomb: stripping deferred placeholders walks each
-// fragment once per object, not once per spread, so fragments each spreading
-// the next one twice cost their number, not 2^levels.
-func TestPlaceholdersFragmentBomb(t *testing.T) {
-	schema := gqlparser.MustLoadSchema(&ast.Source{Input: `
-		type Query { me: User! }
-		type User { name: String! bio: String! }`})
-	const levels = 60
-	var q strings.Builder
-	q.WriteString("{ me { ...F0 @defer } }\n")
-	for i := range levels - 1 {
-		fmt.Fprintf(&q, "fragment F%d on User { ...F%d ...F%d }\n", i, i+1, i+1)
-	}
-	fmt.Fprintf(&q, "fragment F%d on User { name }\n", levels-1)
-	doc, errs := gqlparser.LoadQueryWithRules(schema, q.String(), nil)
-	if errs != nil {
-		t.Fatal(errs)
-	}
-	var got json.RawMessage
-	allocs := testing.AllocsPerRun(10, func() {
-		got = withoutDeferredPlaceholders(json.RawMessage(`{"me":{"name":null}}`), doc.Operations[0], nil)
-	})
-	if string(got) != `{"me":{}}` {
-		t.Errorf("got %s", got)
-	}
-	// Linear in the levels (a few allocations each); 2^60 walks otherwise.
-	if allocs > 20*levels {
-		t.Errorf("%v allocations for %d levels", allocs, levels)
 	}
 }
 

@@ -12,14 +12,12 @@ const (
 	applicationJSON     = "application/json"
 )
 
-// mediaType is what a client accepts: the JSON flavour of single answers,
-// and whether it can read an answer in parts.
+// mediaType is what a client accepts: the JSON flavour of its answers.
 type mediaType struct {
 	// graphQLResponse: application/graphql-response+json, whose status
 	// codes tell request errors (4xx) from execution results (200).
 	// Otherwise application/json, which older clients read only with 200.
 	graphQLResponse bool
-	multipart       bool
 	// maxBytes bounds one answer as written (not negotiated: the
 	// transport's setting).
 	maxBytes int
@@ -69,8 +67,6 @@ func negotiate(accept string) mediaType {
 			bestGraphQL = max(bestGraphQL, q)
 		case applicationJSON:
 			bestJSON = max(bestJSON, q)
-		case "multipart/mixed":
-			m.multipart = true
 		}
 	}
 	m.graphQLResponse = bestGraphQL >= 0 && bestGraphQL >= bestJSON

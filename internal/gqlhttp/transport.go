@@ -1,13 +1,12 @@
 // Package gqlhttp serves GraphQL over HTTP as the GraphQL-over-HTTP
 // specification describes it: queries over GET and POST, mutations over POST
 // only, content negotiation between application/graphql-response+json and
-// application/json with the status codes each implies, incremental delivery
-// of @defer over multipart/mixed, and persisted documents (Apollo's automatic
-// persisted queries and a manifest of trusted documents).
+// application/json with the status codes each implies, @defer answered in
+// one part, and persisted documents (Apollo's automatic persisted queries and
+// a manifest of trusted documents).
 package gqlhttp
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/mlapi/mlapi/internal/httpserver"
 )
@@ -35,16 +35,15 @@ const (
 	CodeResponseTooLarge = "RESPONSE_TOO_LARGE"
 )
 
-// DefaultMaxResponseBytes bounds one answer, or one part of an incremental
-// answer, when Transport.MaxResponseBytes is not set.
+// DefaultMaxResponseBytes bounds one answer when Transport.MaxResponseBytes
+// is not set.
 const DefaultMaxResponseBytes = 4 << 20
 
 // Transport is a gqlgen transport for GET and POST requests. It answers
 // every request it is given, refusing with the right status what the
 // specification does not allow, so mount it on the endpoint's path alone.
 type Transport struct {
-	// MaxResponseBytes bounds one answer (one part of an incremental
-	// answer) as written: a larger one is replaced by a RESPONSE_TOO_LARGE
+	// MaxResponseBytes bounds one answer as written: a larger one is replaced by a RESPONSE_TOO_LARGE
 	// error. Zero means DefaultMaxResponseBytes.
 	MaxResponseBytes int
 }
@@ -72,16 +71,18 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 
-	ctx := withIncremental(r.Context(), media.multipart)
+	ctx := r.Context()
 	op, errs := exec.CreateOperationContext(ctx, params)
 	// A GET must not change anything: refuse a mutation before any of its
-	// work, a logged refusal of its input included.
-	if r.Method == http.MethodGet && op != nil && op.Operation != nil && op.Operation.Operation != ast.Query {
-		refuse(w, r, media, &requestError{
-			status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed, allow: "POST",
-			message: fmt.Sprintf("a %s must be sent with POST", op.Operation.Operation),
-		})
-		return
+	// work, a logged refusal of its input included, valid document or not.
+	if r.Method == http.MethodGet {
+		if kind := operationKind(op, params); kind != "" && kind != ast.Query {
+			refuse(w, r, media, &requestError{
+				status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed, allow: "POST",
+				message: fmt.Sprintf("a %s must be sent with POST", kind),
+			})
+			return
+		}
 	}
 	if errs != nil {
 		resp := exec.DispatchError(graphql.WithOperationContext(ctx, op), errs)
@@ -89,13 +90,32 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 		return
 	}
 
+	// Deferral has taken @defer out, so one answer is all there is.
 	responses, ctx := exec.DispatchOperation(ctx, op)
-	first := responses(ctx)
-	if first != nil && first.HasNext != nil && *first.HasNext {
-		streamIncremental(w, ctx, media.maxBytes, first, responses)
-		return
+	writeResponse(w, media, http.StatusOK, responses(ctx))
+}
+
+// maxKindTokens bounds the parse that finds a refused document's operation.
+const maxKindTokens = 15000
+
+// operationKind is the kind of the operation a request runs: from the
+// operation context, or, for a document that validation refused (gqlgen
+// then leaves no operation), from parsing it again; empty when unknown.
+func operationKind(op *graphql.OperationContext, params *graphql.RawParams) ast.Operation {
+	if op != nil && op.Operation != nil {
+		return op.Operation.Operation
 	}
-	writeResponse(w, media, http.StatusOK, first)
+	if params.Query == "" {
+		return ""
+	}
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: params.Query}, maxKindTokens)
+	if err != nil {
+		return ""
+	}
+	if o := doc.Operations.ForName(params.OperationName); o != nil {
+		return o.Operation
+	}
+	return ""
 }
 
 // requestError is a request refused before it reached GraphQL.
@@ -293,17 +313,4 @@ func responseTooLarge(size, max int, withData bool) []byte {
 	}
 	out, _ := json.Marshal(b)
 	return out
-}
-
-type incrementalKey struct{}
-
-func withIncremental(ctx context.Context, on bool) context.Context {
-	return context.WithValue(ctx, incrementalKey{}, on)
-}
-
-// IncrementalDelivery reports whether the request's answer can be delivered
-// in parts (the client accepts multipart/mixed), so @defer can be honoured.
-func IncrementalDelivery(ctx context.Context) bool {
-	on, _ := ctx.Value(incrementalKey{}).(bool)
-	return on
 }
