@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -163,7 +164,94 @@ func (d *documents) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 	if visits := validationVisits(roots, fragments, d.limits.MaxValidationVisits); visits > d.limits.MaxValidationVisits {
 		return validationError(fmt.Sprintf("the document's fragments spread too many selections: at most %d may be reached from its operations and fragments, counting each fragment once per operation or fragment reaching it", d.limits.MaxValidationVisits))
 	}
+	if work := mergeWork(doc, d.limits.MaxMergeWork); work > d.limits.MaxMergeWork {
+		return validationError("the document repeats fields of one name at several levels: comparing them would cost too much")
+	}
 	return nil
+}
+
+// mergeWork estimates the comparisons of validation's rule that fields of
+// one response name can be merged: the fields of a name in a selection set
+// are compared pairwise, and so are their sub-selections, level by level, so
+// repeating a name at several levels multiplies the work (20 x's, each with
+// 6 x's, each with 11 totalCount, passed every count above and cost 200 ms).
+// The estimate walks the merged fields once per key and stops past limit:
+// its own cost is bounded by the limit.
+func mergeWork(doc *ast.QueryDocument, limit int) int {
+	work := 0
+	for _, op := range doc.Operations {
+		work = saturatingAdd(work, mergedSetWork([]ast.SelectionSet{op.SelectionSet}, doc.Fragments, nil, limit-work))
+		if work > limit {
+			break
+		}
+	}
+	return work
+}
+
+// mergedSetWork is mergeWork for selection sets compared as one: a key
+// selected once costs its sub-selections, a key selected c times its c(c-1)/2
+// pairs times the work of comparing two of their sub-selections.
+func mergedSetWork(sets []ast.SelectionSet, fragments ast.FragmentDefinitionList, expanding []string, limit int) int {
+	byKey := map[string][]ast.SelectionSet{}
+	counts := map[string]int{}
+	var keys []string
+	work := 0
+	var collect func(set ast.SelectionSet)
+	collect = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			if work++; work > limit {
+				return
+			}
+			switch sel := sel.(type) {
+			case *ast.Field:
+				key := sel.Alias
+				if key == "" {
+					key = sel.Name
+				}
+				if counts[key] == 0 {
+					keys = append(keys, key)
+				}
+				counts[key]++
+				if len(sel.SelectionSet) > 0 {
+					byKey[key] = append(byKey[key], sel.SelectionSet)
+				}
+			case *ast.InlineFragment:
+				collect(sel.SelectionSet)
+			case *ast.FragmentSpread:
+				if slices.Contains(expanding, sel.Name) {
+					continue // a cycle, which validation refuses
+				}
+				if f := fragments.ForName(sel.Name); f != nil {
+					expanding = append(expanding, sel.Name)
+					collect(f.SelectionSet)
+					expanding = expanding[:len(expanding)-1]
+				}
+			}
+		}
+	}
+	for _, set := range sets {
+		collect(set)
+	}
+	for _, key := range keys {
+		if work > limit {
+			return work
+		}
+		children := byKey[key]
+		if len(children) == 0 {
+			continue
+		}
+		c := counts[key]
+		if c == 1 {
+			work = saturatingAdd(work, mergedSetWork(children, fragments, expanding, limit-work))
+			continue
+		}
+		// Each of the c(c-1)/2 pairs compares its two sub-selections: priced
+		// by the first pair, the others being alike in the documents that
+		// matter (one written many times).
+		pair := mergedSetWork(children[:min(2, len(children))], fragments, expanding, limit-work)
+		work = saturatingAdd(work, saturatingMul(saturatingMul(c, c-1)/2, saturatingAdd(pair, 1)))
+	}
+	return work
 }
 
 // validationVisits counts the selections validation walks: it walks every

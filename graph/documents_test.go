@@ -61,6 +61,10 @@ func TestConflictErrors(t *testing.T) {
 		{name: "one conflict", query: `{ a: __typename a: model { version } }`, wantFirst: "conflict", wantErrors: 1},
 		{name: "200,000 pairs over 45 fragments", query: fragmentConflictDocument(45), wantFirst: "at most 10000 pairs", wantErrors: 1},
 		{name: "4,500 pairs over 3 fragments", query: fragmentConflictDocument(3), wantFirst: "conflict", wantErrors: limits.MaxErrors + 1, wantTooMany: true},
+		// Within every count above, yet 135-250 ms of validation: each pair
+		// of x's compares the pairs of their sub-selections, level by level.
+		{name: "one name at three levels, 20 x 6 x 11", wantFirst: tooCostlyToMerge, wantErrors: 1,
+			query: "{ " + strings.Repeat("x: me { "+strings.Repeat("x: requests { "+strings.Repeat("totalCount ", 11)+"} ", 6)+"} ", 20) + "}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,6 +129,12 @@ func TestValidationStopsEarly(t *testing.T) {
 // fragment is now priced once: the walks visit each selection of the
 // document once, and a bomb too large to validate cheaply is refused before
 // validation.
+// tooCostlyToMerge is the refusal of documents whose fields of one name,
+// fragments spread, would cost validation too much to compare: a bomb's
+// copies of one fragment are such fields, so it is refused there, before the
+// complexity and once-per-operation walks that refused it before.
+const tooCostlyToMerge = "comparing them would cost too much"
+
 func TestFragmentBomb(t *testing.T) {
 	h := newTestHandler(t, DefaultLimits())
 	tests := []struct {
@@ -133,12 +143,12 @@ func TestFragmentBomb(t *testing.T) {
 		wantCode  string
 		wantFirst string
 	}{
-		{name: "issue 7's 26 levels", query: fragmentBomb(26, "model", "ModelInfo", "version"), wantCode: codeComplexityLimit, wantFirst: "complexity 33554433"},
-		{name: "64 levels saturate", query: fragmentBomb(64, "model", "ModelInfo", "version"), wantCode: codeComplexityLimit, wantFirst: fmt.Sprintf("complexity %d", maxInt)},
+		{name: "issue 7's 26 levels", query: fragmentBomb(26, "model", "ModelInfo", "version"), wantCode: "GRAPHQL_VALIDATION_FAILED", wantFirst: tooCostlyToMerge},
+		{name: "64 levels", query: fragmentBomb(64, "model", "ModelInfo", "version"), wantCode: "GRAPHQL_VALIDATION_FAILED", wantFirst: tooCostlyToMerge},
 		{name: "400 levels, too much to validate", query: fragmentBomb(400, "model", "ModelInfo", "version"), wantCode: "GRAPHQL_VALIDATION_FAILED", wantFirst: "at most 100 are allowed"},
 		{name: "100 levels, too much to validate", query: fragmentBomb(100, "model", "ModelInfo", "version"), wantCode: "GRAPHQL_VALIDATION_FAILED", wantFirst: "fragments spread too many selections"},
-		{name: "root fields", query: rootFragmentBomb(40), wantCode: codeComplexityLimit},
-		{name: "token at the root", query: strings.Replace(rootFragmentBomb(30), "__typename", `token(input: {username: "u", password: "p"}) { token }`, 1), wantCode: "GRAPHQL_VALIDATION_FAILED", wantFirst: "token may be called at most once per operation; this one calls it 536870912 times"},
+		{name: "root fields", query: rootFragmentBomb(40), wantCode: "GRAPHQL_VALIDATION_FAILED", wantFirst: tooCostlyToMerge},
+		{name: "token at the root", query: strings.Replace(rootFragmentBomb(30), "__typename", `token(input: {username: "u", password: "p"}) { token }`, 1), wantCode: "GRAPHQL_VALIDATION_FAILED", wantFirst: tooCostlyToMerge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,14 +166,15 @@ func TestFragmentBomb(t *testing.T) {
 }
 
 // TestFragmentBombIntrospection: under __schema, which costs nothing in the
-// complexity budget and is not counted for depth, a bomb is refused by the
-// count of introspection fields, each fragment counted once.
+// complexity budget and is not counted for depth, a bomb is refused before
+// validation too (the count of introspection fields, each fragment counted
+// once, would refuse it next).
 func TestFragmentBombIntrospection(t *testing.T) {
 	h := newTestHandler(t, DefaultLimits())
 	query := fragmentBomb(40, "__schema", "__Schema", "description")
 	var a answer
 	bytes, _ := allocated(func() { a = post(t, h, query) })
-	if codes := a.codes(); len(codes) != 1 || codes[0] != codeComplexityLimit || !strings.Contains(a.Errors[0].Message, "549755813889 introspection fields") {
+	if codes := a.codes(); len(codes) != 1 || codes[0] != "GRAPHQL_VALIDATION_FAILED" || !strings.Contains(a.Errors[0].Message, tooCostlyToMerge) {
 		t.Fatalf("answer %s %v", a.Data, a.Errors)
 	}
 	if bytes > maxRequestBytes {
@@ -377,7 +388,7 @@ func TestDocumentSizeEstimate(t *testing.T) {
 		cacheDocument(1, 100, 1000),
 		cacheDocument(2, 1000, 6000),
 		`{ model { version objective numTrees maxDepth xgboostVersion features { name field type min max } } }`,
-		fragmentBomb(10, "me", "Viewer", "requests(first: 10) { edges { node { id input response { yhat yhatProb } } } }"),
+		fragmentBomb(4, "me", "Viewer", "requests(first: 10) { edges { node { id input response { yhat yhatProb } } } }"),
 	} {
 		before := heapInUse()
 		doc, errs := d.load(q)
@@ -467,7 +478,7 @@ func TestIntrospectionAmplification(t *testing.T) {
 		{name: "300 aliases of __schema", query: "{ " + aliased(300, "__schema { types { ...FullType } }") + " }\n" + fragments, wantCode: codeComplexityLimit},
 		{name: "300 aliases of types", query: "{ __schema { " + aliased(300, "types { ...FullType }") + " } }\n" + fragments, wantCode: codeComplexityLimit},
 		{name: "through root fragments", query: "query { ...Q }\nfragment Q on Query { " + aliased(10, "__schema { types { ...FullType } }") + " }\n" + fragments, wantCode: codeComplexityLimit},
-		{name: "a root fragment bomb", query: strings.Replace(fragmentBomb(40, "__typename", "Query", "__schema { description }"), "query { __typename { ...F0 } }", "query { ...F0 }", 1), wantCode: codeComplexityLimit},
+		{name: "a root fragment bomb", query: strings.Replace(fragmentBomb(40, "__typename", "Query", "__schema { description }"), "query { __typename { ...F0 } }", "query { ...F0 }", 1), wantCode: codeValidation}, // its fields of one name, merged across spreads
 		{name: "__type", query: `{ __type(name: "Query") { name fields { name } } }`},
 	}
 	for _, tt := range tests {

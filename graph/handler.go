@@ -48,6 +48,9 @@ type Limits struct {
 	// validation compares in the document: in each selection set, its
 	// fields and those of the fragments it spreads.
 	MaxFieldPairs int
+	// MaxMergeWork bounds the comparisons of fields of one name, their
+	// sub-selections included, that validation would make (see mergeWork).
+	MaxMergeWork int
 	// MaxErrors bounds the errors of one answer; validation stops there.
 	MaxErrors int
 	// DocumentCacheBytes bounds the parsed documents kept, by an estimate
@@ -71,6 +74,7 @@ func DefaultLimits() Limits {
 		MaxValidationVisits:    10000,
 		MaxSameResponseName:    20,
 		MaxFieldPairs:          10000,
+		MaxMergeWork:           200000,
 		MaxErrors:              20,
 		DocumentCacheBytes:     4 << 20,
 		MaxResponseBytes:       4 << 20,
@@ -86,7 +90,7 @@ func (l Limits) withDefaults() Limits {
 		{&l.MaxIntrospectionFields, &d.MaxIntrospectionFields}, {&l.MaxFragments, &d.MaxFragments}, {&l.MaxSelections, &d.MaxSelections},
 		{&l.MaxValidationVisits, &d.MaxValidationVisits}, {&l.MaxSameResponseName, &d.MaxSameResponseName},
 		{&l.MaxFieldPairs, &d.MaxFieldPairs}, {&l.MaxErrors, &d.MaxErrors}, {&l.DocumentCacheBytes, &d.DocumentCacheBytes},
-		{&l.MaxResponseBytes, &d.MaxResponseBytes},
+		{&l.MaxResponseBytes, &d.MaxResponseBytes}, {&l.MaxMergeWork, &d.MaxMergeWork},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.d
