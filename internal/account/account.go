@@ -22,7 +22,7 @@ type Users interface {
 	DeleteUser(ctx context.Context, id int64) error
 	RevokeToken(ctx context.Context, t store.RevokedToken, pruneBefore time.Time) error
 	RevokeUserTokens(ctx context.Context, id int64) (store.User, error)
-	ChangePassword(ctx context.Context, id, generation int64, passwordHash string) (store.User, error)
+	ChangePassword(ctx context.Context, id int64, c store.TokenCheck, passwordHash string) (store.User, error)
 }
 
 // Service implements the account operations.

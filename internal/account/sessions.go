@@ -73,7 +73,7 @@ func (s *Service) ChangePassword(ctx context.Context, currentPassword, newPasswo
 	}
 	// Only while the token is still good: a revocation or a concurrent
 	// change since it was checked makes this a NotFound, and nothing changes.
-	updated, err := s.users.ChangePassword(ctx, user.ID, claims.Generation, hash)
+	updated, err := s.users.ChangePassword(ctx, user.ID, tokenCheck(claims), hash)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return Token{}, apperr.Wrap(apperr.Unauthenticated, "the token has been revoked, or its user is disabled or no longer exists", err)
 	}

@@ -18,10 +18,28 @@ type AttemptLimiterConfig struct {
 	KeepAt int
 	// AdmitWhenFull says what becomes of a new key when every tracked key
 	// has reached KeepAt: false (the default, for usernames) refuses its
-	// attempt, true lets the attempt through without counting it (for
-	// client addresses, where other limits still apply).
+	// attempt, true counts it in one overflow budget shared by every key the
+	// table has no room for, OverflowFactor times Max a window (for client
+	// addresses: filling the table must not switch the limit off).
 	AdmitWhenFull bool
 	Now           func() time.Time // clock; time.Now when nil
+}
+
+// OverflowFactor sizes the budget shared by the keys a full table has no
+// room for: that many keys' worth of attempts a window.
+const OverflowFactor = 10
+
+// overflow counts an attempt of a key the table has no room for in the
+// budget they share.
+func (l *AttemptLimiter) overflow(now time.Time) (bool, time.Duration) {
+	if now.Sub(l.overflowStart) >= l.window {
+		l.overflowStart, l.overflowCount = now, 0
+	}
+	if l.overflowCount >= l.max*OverflowFactor {
+		return false, l.overflowStart.Add(l.window).Sub(now)
+	}
+	l.overflowCount++
+	return true, 0
 }
 
 // maxLimiterKey caps the bytes kept per key: usernames are at most 64
@@ -40,8 +58,8 @@ const maxLimiterKey = 128
 // KeepAt attempts or more (locked, or on its way) is never evicted: a flood
 // of distinct keys evicts only its own cold keys and real users' keys with
 // at most KeepAt-1 attempts, which is all the count it can wipe out. When
-// every tracked key has KeepAt attempts, a new key is refused (or admitted
-// uncounted, with AdmitWhenFull) until a window ends: forgetting a locked
+// every tracked key has KeepAt attempts, a new key is refused (or counted in
+// a budget shared by all such keys, with AdmitWhenFull) until a window ends: forgetting a locked
 // key instead would give its guesser a fresh count. Reaching that state
 // takes MaxKeys×KeepAt attempts within one window (300 000 a minute with
 // the defaults), which the per-address limits spread over thousands of
@@ -52,6 +70,10 @@ type AttemptLimiter struct {
 	maxKeys       int
 	admitWhenFull bool
 	now           func() time.Time
+
+	// The shared budget of the keys without room, with AdmitWhenFull.
+	overflowStart time.Time
+	overflowCount int
 
 	mu    sync.Mutex
 	keys  map[string]*attempts
@@ -133,7 +155,7 @@ func (l *AttemptLimiter) Attempt(key string) (ok bool, retryAfter time.Duration)
 		if victim == nil {
 			// Every key is locked or nearly: keep them all.
 			if l.admitWhenFull {
-				return true, 0
+				return l.overflow(now)
 			}
 			first := l.order.Front().Value.(*attempts)
 			return false, first.start.Add(l.window).Sub(now)

@@ -150,7 +150,7 @@ func TestAttemptLimiterFullOfHotKeys(t *testing.T) {
 		wantNewKey    bool
 	}{
 		{name: "usernames: a new key is refused", admitWhenFull: false, wantNewKey: false},
-		{name: "addresses: a new key is admitted uncounted", admitWhenFull: true, wantNewKey: true},
+		{name: "addresses: a new key is counted in the shared overflow budget", admitWhenFull: true, wantNewKey: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +166,13 @@ func TestAttemptLimiterFullOfHotKeys(t *testing.T) {
 			}
 			if !ok && retry != 50*time.Second {
 				t.Errorf("retry after %v, want 50s (when a's window ends)", retry)
+			}
+			if tt.admitWhenFull {
+				// Keys without room share one budget: filling the table does
+				// not switch the limit off.
+				if got := allowN(l, "other", 5*OverflowFactor+5); got != 5*OverflowFactor-1 {
+					t.Errorf("keys without room: %d allowed, want the shared %d", got, 5*OverflowFactor-1)
+				}
 			}
 			if got := allowN(l, "a", 5); got != 3 {
 				t.Errorf("a, hot and kept: %d more allowed, want 3", got)

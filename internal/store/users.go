@@ -145,10 +145,11 @@ func (db *DB) RevokeUserTokens(ctx context.Context, id int64) (User, error) {
 }
 
 // ChangePassword stores a new password hash for a user who is enabled and
-// still at generation, and bumps the generation, revoking every token issued
-// so far. A user who is missing, disabled or whose tokens were revoked in the
-// meantime is NotFound, and nothing changes.
-func (db *DB) ChangePassword(ctx context.Context, id, generation int64, passwordHash string) (User, error) {
+// still at the token's generation, the token not revoked, and bumps the
+// generation, revoking every token issued so far. A user who is missing,
+// disabled or whose token was revoked in the meantime is NotFound, and
+// nothing changes.
+func (db *DB) ChangePassword(ctx context.Context, id int64, c TokenCheck, passwordHash string) (User, error) {
 	if passwordHash == "" {
 		return User{}, fmt.Errorf("change password: the hash is empty")
 	}
@@ -156,7 +157,9 @@ func (db *DB) ChangePassword(ctx context.Context, id, generation int64, password
 		return q.Set("password_hash = ?", passwordHash).
 			Set("token_generation = token_generation + 1").
 			Where("enabled").
-			Where("token_generation = ?", generation)
+			Where("token_generation = ?", c.Generation).
+			// A logout between the check and this change must win.
+			Where("NOT EXISTS (SELECT 1 FROM revoked_tokens AS rt WHERE rt.jti = ?)", c.TokenID)
 	})
 }
 

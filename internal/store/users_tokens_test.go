@@ -111,7 +111,9 @@ func TestGenerationBumps(t *testing.T) {
 		}{
 			{"enable an enabled user", func() (store.User, error) { return db.SetUserEnabled(ctx, u.ID, true) }, 0},
 			{"revoke tokens", func() (store.User, error) { return db.RevokeUserTokens(ctx, u.ID) }, 1},
-			{"change password", func() (store.User, error) { return db.ChangePassword(ctx, u.ID, 1, "new-hash") }, 2},
+			{"change password", func() (store.User, error) {
+				return db.ChangePassword(ctx, u.ID, store.TokenCheck{Generation: 1, TokenID: "t1"}, "new-hash")
+			}, 2},
 			{"disable", func() (store.User, error) { return db.SetUserEnabled(ctx, u.ID, false) }, 3},
 			{"enable again", func() (store.User, error) { return db.SetUserEnabled(ctx, u.ID, true) }, 3},
 		}
@@ -130,12 +132,22 @@ func TestGenerationBumps(t *testing.T) {
 
 		// ChangePassword only at the caller's generation, and only while
 		// enabled; otherwise nothing changes.
-		_, err := db.ChangePassword(ctx, u.ID, 2, "stale-hash")
+		_, err := db.ChangePassword(ctx, u.ID, store.TokenCheck{Generation: 2, TokenID: "t2"}, "stale-hash")
+		wantCode(t, err, apperr.NotFound)
+		// A token logged out between its check and the change changes nothing.
+		if err := db.RevokeToken(ctx, store.RevokedToken{TokenID: "logged-out", UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		current, err := db.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.ChangePassword(ctx, u.ID, store.TokenCheck{Generation: current.TokenGeneration, TokenID: "logged-out"}, "revoked-hash")
 		wantCode(t, err, apperr.NotFound)
 		if _, err := db.SetUserEnabled(ctx, u.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		_, err = db.ChangePassword(ctx, u.ID, 4, "disabled-hash")
+		_, err = db.ChangePassword(ctx, u.ID, store.TokenCheck{Generation: 4, TokenID: "t4"}, "disabled-hash")
 		wantCode(t, err, apperr.NotFound)
 		if got, _ := db.UserByID(ctx, u.ID); got.PasswordHash != "new-hash" || got.TokenGeneration != 4 {
 			t.Errorf("refused changes still changed the user: %+v", got)
