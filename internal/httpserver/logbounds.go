@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/mlapi/mlapi/internal/bounded"
 )
 
 // Bounds on one log line. A request decides much of what its line holds
@@ -94,7 +95,7 @@ func boundList(list []string, max int) []string {
 func valueSize(v slog.Value) int {
 	switch v.Kind() {
 	case slog.KindString:
-		return len(v.String())
+		return bounded.Size(v.String())
 	case slog.KindGroup:
 		n := 0
 		for _, g := range v.Group() {
@@ -105,7 +106,7 @@ func valueSize(v slog.Value) int {
 		if list, ok := v.Any().([]string); ok {
 			n := 0
 			for _, s := range list {
-				n += len(s) + 3
+				n += bounded.Size(s) + 3
 			}
 			return n
 		}
@@ -115,17 +116,9 @@ func valueSize(v slog.Value) int {
 	}
 }
 
-// truncateText cuts s to max bytes on a UTF-8 boundary and says so.
-func truncateText(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…(truncated, " + strconv.Itoa(len(s)) + " bytes)"
-}
+// truncateText cuts s to max bytes as the log writes it, escapes included,
+// and says so.
+func truncateText(s string, max int) string { return bounded.Text(s, max) }
 
 // BoundedHandler wraps h so that every record it writes is bounded as
 // BoundAttrs bounds the access log's: its message and each attribute cut to

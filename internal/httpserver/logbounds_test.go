@@ -75,3 +75,15 @@ func TestBoundedHandler(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundsHoldEscaped: a value of control characters is bounded as the
+// JSON handler writes it, escapes included.
+func TestBoundsHoldEscaped(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	logger := slog.New(BoundedHandler(slog.NewJSONHandler(&buf, nil), MaxLogValue, MaxLogLine))
+	logger.Info("request", "path", strings.Repeat("\x00", 20000), "other", strings.Repeat("<", 20000))
+	if n := buf.Len(); n > MaxLogLine+1024 {
+		t.Errorf("a line of %d bytes, over %d", n, MaxLogLine)
+	}
+}

@@ -10,7 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/mlapi/mlapi/internal/bounded"
 )
 
 // Reason says what is wrong with an input field.
@@ -97,20 +98,11 @@ func boolRank(b bool) int {
 	return 0
 }
 
-// Truncate returns s when it is at most max bytes long and otherwise its
-// first bytes (cut on a UTF-8 boundary) followed by "…(truncated, N bytes)",
-// N being s's length, so that a bounded text still says it was cut and by
-// how much. The result is at most max bytes long plus the marker.
-func Truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…(truncated, " + strconv.Itoa(len(s)) + " bytes)"
-}
+// Truncate returns s when it takes at most max bytes once escaped in JSON
+// and otherwise its longest start that does, followed by
+// "…(truncated, N bytes)", N being s's length, so that a bounded text still
+// says it was cut and by how much.
+func Truncate(s string, max int) string { return bounded.Text(s, max) }
 
 // Validate checks an input keyed by feature name and returns its feature
 // vector in the schema's order. Every feature is required: the API has no

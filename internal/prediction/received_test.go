@@ -131,3 +131,25 @@ func TestRefusalIsBounded(t *testing.T) {
 func asValidationError(err error, target **model.ValidationError) bool {
 	return err != nil && errors.As(err, target)
 }
+
+// TestEncodeReceivedBoundsEscapedText: values of control characters take six
+// bytes each once escaped; the stored input is bounded as written, not as
+// received.
+func TestEncodeReceivedBoundsEscapedText(t *testing.T) {
+	t.Parallel()
+	features := []string{"age", "creatinine_phosphokinase", "ejection_fraction", "platelets", "serum_creatinine", "serum_sodium", "sex", "high_blood_pressure"}
+	received := map[string]any{}
+	for _, f := range features {
+		received[f] = strings.Repeat("\x01", 300)
+	}
+	for i := range 50 {
+		received[fmt.Sprintf("%s%d", strings.Repeat("<", 100), i)] = strings.Repeat("&", 300)
+	}
+	out := encodeReceived(received, features)
+	if len(out) > MaxStoredInput {
+		t.Errorf("stored input of %d bytes, over %d", len(out), MaxStoredInput)
+	}
+	if !json.Valid(out) {
+		t.Errorf("stored input is not JSON: %s", out)
+	}
+}
