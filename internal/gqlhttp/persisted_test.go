@@ -39,6 +39,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 		{name: "hash alone, known", req: post("application/json", "", apqBody("", hash))},
 		{name: "hash alone over GET, known", req: get(graphQLOnly, map[string]string{"extensions": getExtension})},
 		{name: "documentId", req: post("application/json", "", `{"documentId":"sha256:`+hash+`"}`)},
+		{name: "documentId over GET", req: get("", map[string]string{"documentId": "sha256:" + hash})},
 		{name: "another version", req: post("application/json", "", `{"extensions":{"persistedQuery":{"version":2,"sha256Hash":"`+hash+`"}}}`), wantCode: CodeBadRequest},
 	}
 	for _, step := range steps { // in order: each step sees the cache the last left

@@ -142,7 +142,7 @@ func readParams(r *http.Request) (*graphql.RawParams, *requestError) {
 
 func paramsFromQuery(r *http.Request) (*graphql.RawParams, *requestError) {
 	q := r.URL.Query()
-	fields := rawFields{OperationName: jsonString(q, "operationName")}
+	fields := rawFields{OperationName: jsonString(q, "operationName"), DocumentID: jsonString(q, "documentId")}
 	if v, ok := q["query"]; ok {
 		fields.Query, _ = json.Marshal(v[0])
 	}
