@@ -270,6 +270,12 @@ func (m *Model) predict(x []float64, keys []int32) Prediction {
 
 // margin walks every tree and adds its leaf to the base margin, in float32
 // and in tree order as XGBoost does: another order can change the last bit.
+//
+// The walk below (and step, fillInput and the node layout it relies on) is
+// tuned by measurement: time any change to it with BenchmarkPredictServed
+// and BenchmarkPredict300Trees in bench_test.go, before and after,
+// `go test -run='^$' -bench=Predict -count=10 ./internal/model` into
+// benchstat.
 func (m *Model) margin(keys []int32) float32 {
 	nodes, roots, depths := m.nodes, m.roots, m.depths
 	margin := m.baseMargin
