@@ -74,18 +74,28 @@ func dirOf(path string) string {
 	return "."
 }
 
-// migrateCommand applies pending migrations ("up", the default) or lists
-// them ("status").
+// migrateCommand applies pending migrations ("up", the default), lists them
+// ("status"), or reverts the group the last "up" applied ("down").
+//
+//	mlapi migrate [up|status|down] [--database-url URL]
 func migrateCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const usage = "usage: mlapi migrate [up|status|down] [--database-url URL]\n" +
+		"  up      apply pending migrations (the default; the server does it at start-up too)\n" +
+		"  status  list applied and pending migrations\n" +
+		"  down    revert the group of migrations the last up applied"
 	action := "up"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		action, args = args[0], args[1:]
 	}
-	cfg, err := config.Parse(args, getenv, stderr)
-	if err != nil {
+	if action != "up" && action != "status" && action != "down" {
+		return fmt.Errorf("migrate: unknown action %q\n%s", action, usage)
+	}
+	fs := newFlagSet("mlapi migrate "+action, usage, stderr)
+	databaseURL := config.DatabaseURLFlag(fs, getenv)
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxOpenConns: 2})
+	db, err := store.Open(ctx, *databaseURL, store.Options{MaxOpenConns: 2})
 	if err != nil {
 		return err
 	}
@@ -97,20 +107,53 @@ func migrateCommand(ctx context.Context, args []string, getenv func(string) stri
 		}
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
-	case "status":
-		applied, pending, err := db.MigrationStatus(ctx)
+	case "down":
+		reverted, err := db.Rollback(ctx)
 		if err != nil {
 			return err
 		}
-		for _, name := range applied {
-			fmt.Fprintln(stdout, "applied ", name)
+		for _, name := range reverted {
+			fmt.Fprintln(stdout, "reverted", name)
 		}
-		for _, name := range pending {
-			fmt.Fprintln(stdout, "pending ", name)
+		if len(reverted) == 0 {
+			fmt.Fprintln(stdout, "nothing to revert")
 		}
 		return nil
 	}
-	return fmt.Errorf("migrate: unknown action %q (want up or status)", action)
+	applied, pending, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range applied {
+		fmt.Fprintln(stdout, "applied ", name)
+	}
+	for _, name := range pending {
+		fmt.Fprintln(stdout, "pending ", name)
+	}
+	return nil
+}
+
+// newFlagSet returns a sub-command's flag set, whose -h prints usage and the
+// flags to stderr.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses a sub-command's flags, refusing stray arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected arguments: %s", fs.Name(), strings.Join(fs.Args(), " "))
+	}
+	return nil
 }
 
 // userCommand manages users from the command line, the only way to create
@@ -131,13 +174,12 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	default:
 		return errors.New(usage)
 	}
-	fs := flag.NewFlagSet("mlapi user "+action, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("mlapi user "+action, usage, stderr)
 	admin := fs.Bool("admin", false, "create an administrator (create only)")
 	username := fs.String("username", "", "the user's name")
 	email := fs.String("email", "", "the new user's email address (create only)")
-	databaseURL := fs.String("database-url", getenv("DATABASE_URL"), "database ($DATABASE_URL)")
-	if err := fs.Parse(args[1:]); err != nil {
+	databaseURL := config.DatabaseURLFlag(fs, getenv)
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *username == "" {
@@ -181,13 +223,17 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	return nil
 }
 
-// createUser registers a user or an administrator. It needs no tokens: the
-// service's token half stays unused.
+// createUser registers a user or an administrator.
 func createUser(ctx context.Context, db *store.DB, r account.Registration, admin bool, stdout io.Writer) error {
-	accounts := account.NewService(db, auth.NewPasswords(auth.DefaultPasswordParams(), 1), nil, nil)
-	create := accounts.Register
+	// One hash at a time: the command line creates one user.
+	passwords, err := auth.NewPasswords(auth.PasswordConfig{MaxConcurrent: 1})
+	if err != nil {
+		return err
+	}
+	registry := account.NewRegistry(db, passwords)
+	create := registry.Register
 	if admin {
-		create = accounts.CreateAdmin
+		create = registry.CreateAdmin
 	}
 	user, err := create(ctx, r)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -73,9 +74,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(httpserver.BoundedHandler(h, httpserver.MaxLogValue, httpserver.MaxLogLine))
 }
 
-// app is the assembled service: its HTTP handler and what must be closed.
+// app is the assembled service: its HTTP handler, the limits its server
+// enforces, and what must be closed.
 type app struct {
 	handler http.Handler
+	limits  httpserver.Config
 	db      *store.DB
 }
 
@@ -94,28 +97,20 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		return nil, err
 	}
 	logger.Info("database ready", "database", store.Redact(cfg.DatabaseURL), "dialect", db.Dialect())
-	handler, err := newHandler(cfg, logger, m, db)
+	limits := httpserver.DefaultConfig(cfg.Addr)
+	handler, err := newHandler(cfg, limits, logger, m, db)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &app{handler: handler, db: db}, nil
+	return &app{handler: handler, limits: limits, db: db}, nil
 }
 
-func newHandler(cfg config.Config, logger *slog.Logger, m *model.Model, db *store.DB) (http.Handler, error) {
-	secret, err := jwtSecret(cfg, db)
+func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger, m *model.Model, db *store.DB) (http.Handler, error) {
+	accounts, err := newAccounts(cfg, db)
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: secret, TTL: cfg.TokenTTL})
-	if err != nil {
-		return nil, err
-	}
-	passwords := auth.NewPasswords(auth.DefaultPasswordParams(), cfg.MaxHashes)
-	passwords.MaxWait = cfg.HashWait
-	accounts := account.NewService(db, passwords, tokens,
-		auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}),
-		account.WithClientLimits(clientLimits(cfg)))
 	resolver, err := graph.NewResolver(accounts, prediction.NewService(m, db), m.Info())
 	if err != nil {
 		return nil, fmt.Errorf("model %s does not fit the API: %w", m.Info().Version, err)
@@ -148,7 +143,6 @@ func newHandler(cfg config.Config, logger *slog.Logger, m *model.Model, db *stor
 		mux.Handle("GET /{$}", page)
 		mux.Handle("GET /graphiql/", page)
 	}
-	limits := httpserver.DefaultConfig(cfg.Addr)
 	return httpserver.Chain(mux,
 		httpserver.ClientAddr(cfg.TrustedProxies),
 		httpserver.AccessLog(logger),
@@ -161,31 +155,67 @@ func newHandler(cfg config.Config, logger *slog.Logger, m *model.Model, db *stor
 	), nil
 }
 
+// newAccounts assembles the account service: tokens signed with the
+// configured secret, password hashing bounded by cfg, and the per-username
+// and per-address limits.
+func newAccounts(cfg config.Config, db *store.DB) (*account.Service, error) {
+	secret, source, err := jwtSecret(cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: secret, TTL: cfg.TokenTTL})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	passwords, err := auth.NewPasswords(auth.PasswordConfig{MaxConcurrent: cfg.MaxHashes, MaxWait: cfg.HashWait})
+	if err != nil {
+		return nil, err
+	}
+	perUsername, err := auth.NewAttemptLimiter(auth.AttemptLimiterConfig{})
+	if err != nil {
+		return nil, err
+	}
+	perAddress, err := clientLimits(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return account.NewService(db, passwords, tokens, perUsername, account.WithClientLimits(perAddress)), nil
+}
+
 // clientLimits are the per-address limits cfg sets. One address may hold at
 // most half the hashing slots at once, so that the other half stays free for
 // everyone else whatever one address sends; its other calls queue behind
 // its own, never behind another address's. When every hashing slot is taken,
 // the next goes to the address served least recently: a user who has not
-// logged in for a while passes ahead of a flood's addresses. A refusal is answered after a
-// second (tarpitTime), so that a flood's connections send one call a second
-// each instead of keeping the CPUs busy with refusals. The counters admit a
-// new address uncounted rather than refuse it when they are full of busy
-// addresses (the per-username limit and the hashing slots still apply).
-func clientLimits(cfg config.Config) account.ClientLimits {
-	limiter := func(r config.Rate) *auth.AttemptLimiter {
+// logged in for a while passes ahead of a flood's addresses. A refusal is
+// answered after a second (tarpitTime), so that a flood's connections send
+// one call a second each instead of keeping the CPUs busy with refusals. The
+// counters admit a new address uncounted rather than refuse it when they are
+// full of busy addresses (the per-username limit and the hashing slots still
+// apply).
+func clientLimits(cfg config.Config) (account.ClientLimits, error) {
+	limiter := func(r config.Rate) (*auth.AttemptLimiter, error) {
 		if r.Off() {
-			return nil
+			return nil, nil
 		}
 		return auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: r.N, Window: r.Per, AdmitWhenFull: true})
 	}
+	login, err := limiter(cfg.LoginRate)
+	if err != nil {
+		return account.ClientLimits{}, fmt.Errorf("login rate: %w", err)
+	}
+	register, err := limiter(cfg.RegisterRate)
+	if err != nil {
+		return account.ClientLimits{}, fmt.Errorf("register rate: %w", err)
+	}
 	return account.ClientLimits{
-		Login:       limiter(cfg.LoginRate),
-		Register:    limiter(cfg.RegisterRate),
+		Login:       login,
+		Register:    register,
 		MaxInFlight: max(1, cfg.MaxHashes/2),
 		MaxHashing:  cfg.MaxHashes,
 		QueueWait:   cfg.HashWait,
 		Tarpit:      tarpitTime,
-	}
+	}, nil
 }
 
 // tarpitTime is how long a refused login or registration waits before its
@@ -222,7 +252,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer a.db.Close()
-	srv := httpserver.New(httpserver.DefaultConfig(cfg.Addr), a.handler, logger)
+	srv := httpserver.New(a.limits, a.handler, logger)
 
 	listener, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -263,18 +293,18 @@ func openDatabase(ctx context.Context, cfg config.Config) (*store.DB, error) {
 }
 
 // jwtSecret returns $JWT_SECRET, or on the embedded SQLite default a secret
-// generated once and kept beside the database so tokens survive restarts.
-// PostgreSQL means production: there the secret must be given.
-func jwtSecret(cfg config.Config, db *store.DB) ([]byte, error) {
+// generated once and kept beside the database so tokens survive restarts,
+// with where it came from for errors. PostgreSQL means production: there the
+// secret must be given. auth.NewTokens judges the secret, wherever it comes
+// from.
+func jwtSecret(cfg config.Config, db *store.DB) (secret []byte, source string, err error) {
 	if cfg.JWTSecret != "" {
-		if err := auth.ValidateSecret([]byte(cfg.JWTSecret)); err != nil {
-			return nil, fmt.Errorf("JWT_SECRET: %w", err)
-		}
-		return []byte(cfg.JWTSecret), nil
+		return []byte(cfg.JWTSecret), "JWT_SECRET", nil
 	}
 	dir, ok := db.SQLiteDir()
 	if !ok {
-		return nil, errors.New("JWT_SECRET (at least 32 bytes) is required with PostgreSQL")
+		return nil, "", fmt.Errorf("JWT_SECRET (at least %d random bytes) is required with PostgreSQL", auth.MinSecretLen)
 	}
-	return auth.LoadOrCreateSecret(dir)
+	secret, err = auth.LoadOrCreateSecret(dir)
+	return secret, filepath.Join(dir, auth.SecretFileName), err
 }

@@ -27,8 +27,9 @@ func newTestHandler(t testing.TB, limits Limits) http.Handler {
 	return h
 }
 
-// newTestServer is newTestHandler, with the parsed documents' cache.
-func newTestServer(t testing.TB, limits Limits) (http.Handler, *documents) {
+// newTestResolver wires the resolver as the server does: the served model,
+// a fresh SQLite database, real accounts and predictions.
+func newTestResolver(t testing.TB) *Resolver {
 	t.Helper()
 	m, err := model.LoadDir("../model")
 	if err != nil {
@@ -41,13 +42,26 @@ func newTestServer(t testing.TB, limits Limits) (http.Handler, *documents) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := account.NewService(db, auth.NewPasswords(auth.DefaultPasswordParams(), 1), tokens,
-		auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}))
+	passwords, err := auth.NewPasswords(auth.PasswordConfig{MaxConcurrent: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts, err := auth.NewAttemptLimiter(auth.AttemptLimiterConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := account.NewService(db, passwords, tokens, attempts)
 	resolver, err := NewResolver(accounts, prediction.NewService(m, db), m.Info())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, docs, err := newServer(resolver, Options{
+	return resolver
+}
+
+// newTestServer is newTestHandler, with the parsed documents' cache.
+func newTestServer(t testing.TB, limits Limits) (http.Handler, *documents) {
+	t.Helper()
+	h, docs, err := newServer(newTestResolver(t), Options{
 		Introspection: true,
 		Limits:        limits,
 		Persisted:     gqlhttp.PersistedOptions{Automatic: true, CacheBytes: 1 << 20},

@@ -12,12 +12,14 @@ import (
 
 // complexityLimit refuses an operation whose cost exceeds max, before any
 // resolver runs. It prices fields as gqlgen's complexity calculation does
-// (extension.FixedComplexityLimit): a field costs what the schema's
-// complexity function says, or 1 plus its selections; __schema costs
-// nothing; a field of an interface costs what its most expensive
-// implementation does. Unlike gqlgen's, it prices each fragment once,
-// however often it is spread, so its work is linear in the document, and it
-// saturates instead of overflowing.
+// (extension.FixedComplexityLimit). A field costs what the schema's
+// complexity function says, or 1 plus its selections. __schema costs
+// nothing. A field of an interface costs what its most expensive
+// implementation does.
+//
+// Unlike gqlgen's, it prices each fragment once, however often it is
+// spread, so its work is linear in the document, and its sums saturate
+// instead of overflowing.
 type complexityLimit struct {
 	es  graphql.ExecutableSchema
 	max int

@@ -1,31 +1,45 @@
 package graph
 
 import (
-	"fmt"
-
 	"github.com/mlapi/mlapi/graph/gqlmodel"
+	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/prediction"
-	"github.com/mlapi/mlapi/internal/store"
 )
 
-func role(stored string) (gqlmodel.Role, error) {
-	switch stored {
-	case store.RoleUser:
-		return gqlmodel.RoleUser, nil
-	case store.RoleAdmin:
-		return gqlmodel.RoleAdmin, nil
+func toModelInfo(info model.Info) *gqlmodel.ModelInfo {
+	out := &gqlmodel.ModelInfo{
+		ID:             encodeNodeID(nodeModelInfo, info.Version),
+		Version:        info.Version,
+		Objective:      info.Objective,
+		Booster:        info.Booster,
+		NumTrees:       info.NumTrees,
+		MaxDepth:       info.MaxDepth,
+		BaseScore:      float32(info.BaseScore),
+		XgboostVersion: info.XGBoostVersion,
+		BestIteration:  info.BestIteration,
 	}
-	return "", fmt.Errorf("stored role %q has no GraphQL value", stored)
+	for _, f := range info.Features {
+		featureType := gqlmodel.FeatureTypeNumeric
+		if f.Type == model.Boolean {
+			featureType = gqlmodel.FeatureTypeBoolean
+		}
+		out.Features = append(out.Features, gqlmodel.ModelFeature{
+			Name:  f.Name,
+			Field: fieldName(f.Name),
+			Type:  featureType,
+			Min:   toFloat32(f.Min),
+			Max:   toFloat32(f.Max),
+		})
+	}
+	return out
 }
 
-func responseStatus(stored string) (gqlmodel.ResponseStatus, error) {
-	switch stored {
-	case store.StatusOK:
-		return gqlmodel.ResponseStatusOk, nil
-	case store.StatusInvalidInput:
-		return gqlmodel.ResponseStatusInvalidInput, nil
+func toFloat32(p *float64) *float32 {
+	if p == nil {
+		return nil
 	}
-	return "", fmt.Errorf("stored response status %q has no GraphQL value", stored)
+	f := float32(*p)
+	return &f
 }
 
 func toConnection(page prediction.Page) *gqlmodel.RequestConnection {

@@ -21,27 +21,31 @@ import (
 // codeTooManyErrors replaces the errors past the first maxErrors of an answer.
 const codeTooManyErrors = "TOO_MANY_ERRORS"
 
-// documents parses and validates every document itself, before gqlgen does,
-// so that what a document may cost is bounded before the expensive work:
+// documents is the handler extension that parses and validates each
+// document before gqlgen does, within Limits, and it is gqlgen's query cache.
+// It bounds what a document may cost before the expensive work.
 //
-//   - the parser's tokens (Limits.MaxTokens), then the document's fragments
-//     (Limits.MaxFragments), selections (Limits.MaxSelections) and the fields
-//     sharing one response name in one selection set
-//     (Limits.MaxSameResponseName; with the fragments a set spreads,
-//     Limits.MaxFieldPairs) are counted on the parsed document, before
-//     any validation rule runs: validation walks every fragment from each
-//     fragment that spreads it, and compares every pair of fields of one
-//     name;
-//   - validation stops at the first MaxErrors errors instead of building one
-//     error per conflicting pair;
-//   - a document is kept in the cache of parsed documents only once one of
-//     its operations has passed every limit (MutateOperationContext runs
-//     after the other limits), and the cache is bounded by an estimate of its
-//     bytes, not by a count of documents.
+// The parser stops at Limits.MaxTokens. Then, before any validation rule
+// runs, the parsed document's fragments (Limits.MaxFragments), selections
+// (Limits.MaxSelections) and fields sharing one response name in one
+// selection set (Limits.MaxSameResponseName; with the fragments the set
+// spreads, Limits.MaxFieldPairs) are counted, and so are the selections
+// validation would visit (Limits.MaxValidationVisits) and the comparisons
+// of fields it would make (Limits.MaxMergeWork). They are counted first
+// because validation walks every fragment from each fragment that spreads
+// it, and compares every pair of fields of one name.
 //
-// It is gqlgen's query cache too: gqlgen asks the cache before it parses,
-// and gets the document this extension has just validated for the request,
-// so gqlgen's own parse and validation never run.
+// Validation stops at the first MaxErrors errors instead of building one
+// error per conflicting pair.
+//
+// A document enters the cache only once one of its operations has passed
+// every limit (MutateOperationContext runs after the other limits). The
+// cache is bounded by an estimate of its bytes, not by a count of
+// documents.
+//
+// As the query cache, it answers gqlgen, which asks before it parses, with
+// the document just validated for the request, so gqlgen's own parse and
+// validation never run.
 type documents struct {
 	schema *ast.Schema
 	limits Limits
@@ -131,10 +135,11 @@ func (d *documents) load(query string) (*ast.QueryDocument, gqlerror.List) {
 	return doc, nil
 }
 
-// checkShape counts the document's selections as written (fragments are
-// counted where they are defined, not where they are spread: linear in the
-// document) and refuses one larger than the limits allow, before any
-// validation rule runs.
+// checkShape refuses a document larger than the limits allow, with a
+// validation error for the first limit it exceeds. It runs before any
+// validation rule. It counts selections as written: a fragment counts where
+// it is defined, not where it is spread, so the count is linear in the
+// document.
 func (d *documents) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 	if len(doc.Fragments) > d.limits.MaxFragments {
 		return validationError(fmt.Sprintf("the document defines %d fragments; at most %d are allowed", len(doc.Fragments), d.limits.MaxFragments))
@@ -170,13 +175,14 @@ func (d *documents) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 	return nil
 }
 
-// mergeWork estimates the comparisons of validation's rule that fields of
-// one response name can be merged: the fields of a name in a selection set
-// are compared pairwise, and so are their sub-selections, level by level, so
-// repeating a name at several levels multiplies the work (20 x's, each with
-// 6 x's, each with 11 totalCount, passed every count above and cost 200 ms).
-// The estimate walks the merged fields once per key and stops past limit:
-// its own cost is bounded by the limit.
+// mergeWork estimates the comparisons validation's field-merging rule makes
+// on doc. It stops counting past limit, so its own cost is bounded by limit.
+//
+// The rule compares the fields of one response name in a selection set
+// pairwise, then their sub-selections, level by level, so repeating a name
+// at several levels multiplies the work: 20 x's, each with 6 x's, each with
+// 11 totalCount, passed every other count in checkShape and cost 200 ms.
+// The estimate walks the merged fields once per key.
 func mergeWork(doc *ast.QueryDocument, limit int) int {
 	work := 0
 	for _, op := range doc.Operations {
@@ -188,9 +194,9 @@ func mergeWork(doc *ast.QueryDocument, limit int) int {
 	return work
 }
 
-// mergedSetWork is mergeWork for selection sets compared as one: a key
-// selected once costs its sub-selections, a key selected c times its c(c-1)/2
-// pairs times the work of comparing two of their sub-selections.
+// mergedSetWork is mergeWork for selection sets compared as one. A key
+// selected once costs its sub-selections. A key selected c times costs its
+// c(c-1)/2 pairs times the work of comparing two of their sub-selections.
 func mergedSetWork(sets []ast.SelectionSet, fragments ast.FragmentDefinitionList, expanding []string, limit int) int {
 	byKey := map[string][]ast.SelectionSet{}
 	counts := map[string]int{}
@@ -254,9 +260,9 @@ func mergedSetWork(sets []ast.SelectionSet, fragments ast.FragmentDefinitionList
 	return work
 }
 
-// validationVisits counts the selections validation walks: it walks every
-// operation and every fragment definition, each with the fragments it
-// reaches, once each. It stops counting past limit.
+// validationVisits counts the selections validation walks, and stops
+// counting past limit. Validation walks every operation and every fragment
+// definition, each with the fragments it reaches, once each.
 func validationVisits(roots []shapeRoot, fragments map[string]shapeRoot, limit int) int {
 	visits := 0
 	seen := make(map[string]bool, len(fragments))
@@ -352,9 +358,9 @@ func (s *shape) collect(set ast.SelectionSet, m *mergeSet) {
 }
 
 // fieldPairs counts the pairs of fields of one response name that field
-// merging validation compares: in each selection set, its own fields and
-// those of every fragment it reaches through spreads (each fragment once),
-// merged. It stops counting past limit.
+// merging validation compares, and stops counting past limit. In each
+// selection set, validation merges its own fields with those of every
+// fragment it reaches through spreads, each fragment once.
 func fieldPairs(sets []*mergeSet, fragments map[string]shapeRoot, limit int) int {
 	pairs := 0
 	merged := map[string]int{}
@@ -399,10 +405,11 @@ func fieldPairs(sets []*mergeSet, fragments map[string]shapeRoot, limit int) int
 // errValidationStopped stops validation once it has found enough errors.
 var errValidationStopped = errors.New("validation stopped")
 
-// validate runs the validation rules, stopping at the first MaxErrors
-// errors: a rule reports through addError, which panics with
-// errValidationStopped past the limit, recovered here, so no rule goes on
-// building errors nobody will read.
+// validate runs the validation rules on doc and returns their errors. It
+// stops at the first MaxErrors errors, adding one TOO_MANY_ERRORS error
+// when it stopped early. Past the limit, the function the rules report
+// through panics with errValidationStopped, which validate recovers, so no
+// rule goes on building errors nobody will read.
 func (d *documents) validate(doc *ast.QueryDocument) (errs gqlerror.List) {
 	stopped := false
 	defer func() {
@@ -447,13 +454,15 @@ func (d *documents) Get(ctx context.Context, query string) (*ast.QueryDocument, 
 	return d.cache.Get(query)
 }
 
-// Add is called by gqlgen after it validated a document itself, which it
-// does only when Get missed: never once MutateOperationParameters ran.
-// Nothing is cached before the operation passed every limit.
+// Add does nothing: MutateOperationContext caches documents, and only once
+// their operation passed every limit. gqlgen calls Add after it validated a
+// document itself, which it does only when Get missed: never once
+// MutateOperationParameters ran.
 func (d *documents) Add(context.Context, string, *ast.QueryDocument) {}
 
-// MutateOperationContext runs after every other limit: the operation
-// passed them all, so its document may be kept.
+// MutateOperationContext caches the request's document, unless it came
+// from the cache. It runs after every other limit, so the operation has
+// passed them all.
 func (d *documents) MutateOperationContext(ctx context.Context, _ *graphql.OperationContext) *gqlerror.Error {
 	if p := preparedFor(ctx); p != nil && !p.cached {
 		// A document over an eighth of the cache is not kept: a few large
@@ -477,7 +486,8 @@ func tooManyErrors(format string, args ...any) *gqlerror.Error {
 }
 
 // joinedErrors carries several errors out of a gqlgen extension hook, which
-// returns one; capErrors, in the response interceptor, lays them out again.
+// can return only one. layOut lays them out again in capErrors or in
+// variableRefusals, whichever response interceptor reads them first.
 type joinedErrors struct{ list gqlerror.List }
 
 func (j joinedErrors) Error() string { return j.list.Error() }
@@ -492,8 +502,9 @@ func joinErrors(errs gqlerror.List) *gqlerror.Error {
 	return &first
 }
 
-// capErrors lays out joined errors and keeps the first maxErrors errors of
-// an answer, and then one saying how many more there were.
+// capErrors is the response interceptor that lays out joined errors and
+// keeps the first max errors of an answer, then one saying how many more
+// there were.
 type capErrors struct {
 	max     int
 	present graphql.ErrorPresenterFunc
@@ -517,6 +528,17 @@ func (c capErrors) InterceptResponse(ctx context.Context, next graphql.ResponseH
 }
 
 func (c capErrors) limit(ctx context.Context, errs gqlerror.List) gqlerror.List {
+	errs = layOut(errs, func(err *gqlerror.Error) *gqlerror.Error { return c.present(ctx, err) })
+	if len(errs) <= c.max || (len(errs) == c.max+1 && isTooMany(errs[c.max])) {
+		return errs
+	}
+	hidden := len(errs) - c.max
+	return append(errs[:c.max:c.max], tooManyErrors("%d more not shown", hidden))
+}
+
+// layOut replaces the error carrying the errors documents joined with those
+// errors, each passed through present.
+func layOut(errs gqlerror.List, present func(*gqlerror.Error) *gqlerror.Error) gqlerror.List {
 	for i, err := range errs {
 		var joined joinedErrors
 		if !errors.As(err.Err, &joined) {
@@ -525,16 +547,11 @@ func (c capErrors) limit(ctx context.Context, errs gqlerror.List) gqlerror.List 
 		expanded := make(gqlerror.List, 0, len(errs)+len(joined.list))
 		expanded = append(expanded, errs[:i]...)
 		for _, e := range joined.list {
-			expanded = append(expanded, c.present(ctx, e))
+			expanded = append(expanded, present(e))
 		}
-		errs = append(expanded, errs[i+1:]...)
-		break
+		return append(expanded, errs[i+1:]...)
 	}
-	if len(errs) <= c.max || (len(errs) == c.max+1 && isTooMany(errs[c.max])) {
-		return errs
-	}
-	hidden := len(errs) - c.max
-	return append(errs[:c.max:c.max], tooManyErrors("%d more not shown", hidden))
+	return errs
 }
 
 func isTooMany(err *gqlerror.Error) bool {

@@ -3,9 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/mlapi/mlapi/internal/apperr"
 	"github.com/mlapi/mlapi/internal/gqlhttp"
+	"github.com/mlapi/mlapi/internal/httpserver"
 	"github.com/mlapi/mlapi/internal/model"
 )
 
@@ -92,28 +91,12 @@ func isVariableError(err *gqlerror.Error) bool {
 	return ok && first == "variable"
 }
 
-// presentFields names every offending field by its GraphQL input field; an
-// unknown field is named as the client sent it, being no feature's.
-func presentFields(verr *model.ValidationError) []map[string]string {
-	fields := make([]map[string]string, len(verr.Fields))
-	for i, f := range verr.Fields {
-		name := fieldName(f.Field)
-		if f.Reason == model.ReasonUnknown {
-			name = f.Field
-		}
-		fields[i] = map[string]string{
-			"field":   name,
-			"reason":  string(f.Reason),
-			"message": f.Message,
-		}
-	}
-	return fields
-}
-
 // recoverPanic logs a resolver's panic with its stack and answers INTERNAL.
+// gqlgen needs its own recoverer: it resolves fields on goroutines of its
+// own, where the HTTP middleware's cannot reach.
 func recoverPanic(logger *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, p any) error {
-		logger.ErrorContext(ctx, "resolver panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		httpserver.LogPanic(ctx, logger, "resolver", p)
 		return apperr.New(apperr.Internal, "internal error")
 	}
 }

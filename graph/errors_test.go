@@ -59,17 +59,3 @@ func TestErrorPresenter(t *testing.T) {
 		t.Errorf("fields extension %v, want serumCreatinine out of range", got.Extensions["fields"])
 	}
 }
-
-func TestFieldName(t *testing.T) {
-	t.Parallel()
-	for feature, want := range map[string]string{
-		"age":                      "age",
-		"serum_creatinine":         "serumCreatinine",
-		"creatinine_phosphokinase": "creatininePhosphokinase",
-		"high_blood_pressure":      "highBloodPressure",
-	} {
-		if got := fieldName(feature); got != want {
-			t.Errorf("fieldName(%q) = %q, want %q", feature, got, want)
-		}
-	}
-}

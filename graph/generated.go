@@ -203,8 +203,6 @@ type PredictionRequestResolver interface {
 type PredictionResponseResolver interface {
 	ID(ctx context.Context, obj *store.Response) (string, error)
 	YhatProb(ctx context.Context, obj *store.Response) (*float32, error)
-
-	Status(ctx context.Context, obj *store.Response) (gqlmodel.ResponseStatus, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*gqlmodel.Viewer, error)
@@ -215,13 +213,9 @@ type QueryResolver interface {
 }
 type UserResolver interface {
 	ID(ctx context.Context, obj *store.User) (string, error)
-
-	Role(ctx context.Context, obj *store.User) (gqlmodel.Role, error)
 }
 type ViewerResolver interface {
 	ID(ctx context.Context, obj *gqlmodel.Viewer) (string, error)
-
-	Role(ctx context.Context, obj *gqlmodel.Viewer) (gqlmodel.Role, error)
 
 	Requests(ctx context.Context, obj *gqlmodel.Viewer, first *int, after *string, since *time.Time) (*gqlmodel.RequestConnection, error)
 }
@@ -3023,18 +3017,18 @@ func (ec *executionContext) _PredictionResponse_status(ctx context.Context, fiel
 			return ec.fieldContext_PredictionResponse_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.PredictionResponse().Status(ctx, obj)
+			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v gqlmodel.ResponseStatus) graphql.Marshaler {
-			return ec.marshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐResponseStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v store.Status) graphql.Marshaler {
+			return ec.marshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_PredictionResponse_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PredictionResponse", field, true, true, "ResponseStatus")
+	return graphql.NewScalarFieldContext("PredictionResponse", field, false, false, "ResponseStatus")
 }
 
 func (ec *executionContext) _PredictionResponse_errorCode(ctx context.Context, field graphql.CollectedField, obj *store.Response) (ret graphql.Marshaler) {
@@ -3722,18 +3716,18 @@ func (ec *executionContext) _User_role(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_User_role(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().Role(ctx, obj)
+			return obj.Role, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v gqlmodel.Role) graphql.Marshaler {
-			return ec.marshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐRole(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v store.Role) graphql.Marshaler {
+			return ec.marshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_User_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, "Role")
+	return graphql.NewScalarFieldContext("User", field, false, false, "Role")
 }
 
 func (ec *executionContext) _User_enabled(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
@@ -3883,18 +3877,18 @@ func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Viewer_role(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Viewer().Role(ctx, obj)
+			return obj.Role, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v gqlmodel.Role) graphql.Marshaler {
-			return ec.marshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐRole(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v store.Role) graphql.Marshaler {
+			return ec.marshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Viewer_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Role")
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Role")
 }
 
 func (ec *executionContext) _Viewer_enabled(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
@@ -5806,11 +5800,10 @@ func (ec *executionContext) _PredictionResponse(ctx context.Context, sel ast.Sel
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._PredictionResponse_status(ctx, field, obj)
-				})
+			out.Values[i] = ec._PredictionResponse_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "errorCode":
 			out.Values[i] = ec._PredictionResponse_errorCode(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -6141,11 +6134,10 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._User_role(ctx, field, obj)
-				})
+			out.Values[i] = ec._User_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "enabled":
 			out.Values[i] = ec._User_enabled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6206,11 +6198,10 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Viewer_role(ctx, field, obj)
-				})
+			out.Values[i] = ec._Viewer_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "enabled":
 			out.Values[i] = ec._Viewer_enabled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6813,25 +6804,57 @@ func (ec *executionContext) marshalNRequestEdge2ᚕgithubᚗcomᚋmlapiᚋmlapi�
 	return ret
 }
 
-func (ec *executionContext) unmarshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐResponseStatus(ctx context.Context, v any) (gqlmodel.ResponseStatus, error) {
-	var res gqlmodel.ResponseStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus(ctx context.Context, v any) (store.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐResponseStatus(ctx context.Context, sel ast.SelectionSet, v gqlmodel.ResponseStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus(ctx context.Context, sel ast.SelectionSet, v store.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ResponseStatus!")
+	}
+	return res
 }
 
-func (ec *executionContext) unmarshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐRole(ctx context.Context, v any) (gqlmodel.Role, error) {
-	var res gqlmodel.Role
-	err := res.UnmarshalGQL(v)
+var (
+	unmarshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus = map[string]store.Status{
+		"OK":            store.StatusOK,
+		"INVALID_INPUT": store.StatusInvalidInput,
+	}
+	marshalNResponseStatus2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus = map[store.Status]string{
+		store.StatusOK:           "OK",
+		store.StatusInvalidInput: "INVALID_INPUT",
+	}
+)
+
+func (ec *executionContext) unmarshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole(ctx context.Context, v any) (store.Role, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v gqlmodel.Role) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole(ctx context.Context, sel ast.SelectionSet, v store.Role) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Role!")
+	}
+	return res
 }
+
+var (
+	unmarshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole = map[string]store.Role{
+		"USER":  store.RoleUser,
+		"ADMIN": store.RoleAdmin,
+	}
+	marshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole = map[store.Role]string{
+		store.RoleUser:  "USER",
+		store.RoleAdmin: "ADMIN",
+	}
+)
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)

@@ -61,8 +61,8 @@ type Limits struct {
 	MaxResponseBytes int
 }
 
-// DefaultLimits leave room for every query the API documents and GraphiQL's
-// introspection, and refuse the abusive shapes.
+// DefaultLimits returns limits that leave room for every query the API
+// documents and for GraphiQL's introspection, and refuse the abusive shapes.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxDepth:               8,
@@ -176,10 +176,11 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	return srv, docs, nil
 }
 
-// validationRules are the rules documents validates with: gqlparser's, none
-// of them suggesting anything (gqlgen swaps FieldsOnCorrectType and
-// ScalarLeafs for their silent variants itself when suggestions are off, as
-// they are here; documents validates without gqlgen, so does it too).
+// validationRules returns the rules documents validates with: gqlparser's,
+// none of them suggesting anything. On top of rulesWithoutSuggestions, it
+// swaps FieldsOnCorrectType and ScalarLeafs for their silent variants.
+// gqlgen does that swap itself when suggestions are off, as they are here,
+// but documents validates without gqlgen, so it must do it too.
 func validationRules() *rules.Rules {
 	r := rulesWithoutSuggestions()
 	for _, rule := range []core.Rule{

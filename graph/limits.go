@@ -9,6 +9,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/mlapi/mlapi/internal/prediction"
 )
 
 // depthLimit refuses operations nested deeper than max fields, before any
@@ -111,8 +113,8 @@ func (o oncePerOperation) MutateOperationContext(_ context.Context, op *graphql.
 
 // rootFieldCounts counts how often each root field is selected, through
 // inline fragments and fragment spreads (a fragment spread twice counts
-// twice). Each fragment is counted once and its counts reused, so the work
-// is linear in the document; counts saturate instead of overflowing.
+// twice). Counts saturate instead of overflowing. Each fragment is counted
+// once and its counts reused, so the work is linear in the document.
 func rootFieldCounts(set ast.SelectionSet) map[string]int {
 	w := rootFieldWalker{memo: map[*ast.FragmentDefinition]map[string]int{}}
 	counts := map[string]int{}
@@ -154,8 +156,9 @@ func (w *rootFieldWalker) fragment(def *ast.FragmentDefinition) map[string]int {
 	return counts
 }
 
-// codeIntrospectionDisabled refuses introspection when it is turned off: a
-// client's request, not a server fault, so it is not logged as an error.
+// codeIntrospectionDisabled is the code of the refusal of introspection
+// while it is turned off. The fault is the client's request, not the
+// server's, so it is not logged as an error.
 const codeIntrospectionDisabled = "INTROSPECTION_DISABLED"
 
 // introspectionOff refuses, before it runs, an operation that asks for
@@ -193,7 +196,7 @@ const predictCost = 50
 // aliased pages of 100 cost what they will make the database do. The
 // product saturates: a huge first must not wrap around to a small cost.
 func requestsComplexity(childComplexity int, first *int) int {
-	n := 20
+	n := prediction.DefaultPageSize
 	if first != nil && *first > 0 {
 		n = *first
 	}
@@ -222,13 +225,15 @@ func saturatingMul(a, b int) int {
 	return a * b
 }
 
-// introspectionLimit refuses an operation that asks for more introspection
-// than max fields, counted as the answer will hold them: each fragment as
-// often as it is spread (memoized, so the count is linear in the
-// document). Introspection costs nothing in the complexity budget and is
-// not counted for depth, so without this a small document of aliased
-// __schema fields (or aliased types under one) would make answers of
-// hundreds of megabytes: 300 aliases of GraphiQL's query allocated 600 MB.
+// introspectionLimit refuses an operation that asks for more than max
+// introspection fields, counted as the answer will hold them: each fragment
+// as often as it is spread. Each fragment's count is memoized, so the work
+// is linear in the document.
+//
+// Introspection costs nothing in the complexity budget and is not counted
+// for depth. Without this limit, a small document of aliased __schema
+// fields (or aliased types under one) would make answers of hundreds of
+// megabytes: 300 aliases of GraphiQL's query allocated 600 MB.
 type introspectionLimit struct{ max int }
 
 var _ interface {

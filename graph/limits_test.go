@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/mlapi/mlapi/internal/prediction"
 )
 
 // limitedServer runs the schema with no resolvers behind it: any operation a
@@ -89,5 +92,19 @@ func TestRequestsComplexity(t *testing.T) {
 	}
 	if got := requestsComplexity(10, nil); got != 201 {
 		t.Errorf("requestsComplexity(10, default 20) = %d, want 201", got)
+	}
+}
+
+// The schema's default for requests(first:) cannot name the Go constant the
+// resolver and the complexity fall back on when first is null; this keeps
+// the two one value.
+func TestDefaultPageSizeInSchema(t *testing.T) {
+	t.Parallel()
+	arg := NewExecutableSchema(Config{}).Schema().Types["Viewer"].Fields.ForName("requests").Arguments.ForName("first")
+	if arg == nil || arg.DefaultValue == nil {
+		t.Fatal("Viewer.requests(first:) has no default")
+	}
+	if arg.DefaultValue.Raw != strconv.Itoa(prediction.DefaultPageSize) {
+		t.Errorf("Viewer.requests(first:) defaults to %s, want prediction.DefaultPageSize (%d)", arg.DefaultValue.Raw, prediction.DefaultPageSize)
 	}
 }

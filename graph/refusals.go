@@ -1,10 +1,9 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -13,22 +12,40 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
 
+	"github.com/mlapi/mlapi/internal/account"
 	"github.com/mlapi/mlapi/internal/model"
 )
 
-// predictInputType is the input type whose refusals are logged.
-const predictInputType = "PredictInput"
-
-// variableRefusals gives a predict whose input variable GraphQL refused the
-// answer a predict refused by the model gets: the same BAD_USER_INPUT error
-// naming every offending field, and a logged request and response.
+// A predict whose input GraphQL itself refuses never reaches its resolver:
+// gqlgen answers with GraphQL's error for the first bad field only, and the
+// caller's history keeps no trace of the attempt. The two extensions here
+// give such a predict what a predict the model refused gets: one
+// BAD_USER_INPUT error naming every bad field, and a logged request and
+// response.
 //
-// gqlgen coerces variables before any resolver runs and stops at the first
-// bad field, so without this a client sending {"input": {...}} would learn of
-// one problem per attempt and the refusal would never reach the audit log.
-// The extension keeps the raw variables when the operation starts and, when
-// the answer is a coercion error on a PredictInput variable, hands that
-// variable to the prediction service to be checked as a whole and logged.
+// receivedParams keeps the request as the client sent it. variableRefusals
+// looks at every answer that carries no data: when the only fault GraphQL
+// found is the input of a predict, given as a variable or written in the
+// document, it has the prediction service check that input as a whole, log
+// it, and answers with that refusal instead.
+//
+// What the order of the extensions in newServer may change, and what not
+// (refusals_test.go pins both):
+//
+//   - receivedParams must be added before documents. A document that fails
+//     validation stops the parameter mutators at documents; a receivedParams
+//     added after it never sees the request, and literal refusals stop.
+//   - variableRefusals must be added after annotateLog, which then logs the
+//     refusal's code rather than the error the refusal replaced.
+//   - receivedParams may come before or after the persisted documents: it
+//     keeps the parameters themselves and reads the query once they are
+//     final. variableRefusals may come before or after capErrors: it lays
+//     out the errors documents joined itself.
+
+// variableRefusals answers a predict whose input GraphQL refused as the
+// prediction service refuses it, and logs it. gqlgen checks variables
+// before any resolver runs and stops at the first bad field, and refuses an
+// invalid literal before anything runs at all.
 type variableRefusals struct {
 	resolver *Resolver
 	present  graphql.ErrorPresenterFunc
@@ -42,19 +59,18 @@ var (
 func (variableRefusals) ExtensionName() string                   { return "VariableRefusals" }
 func (variableRefusals) Validate(graphql.ExecutableSchema) error { return nil }
 func (variableRefusals) rawVariables(op *graphql.OperationContext) map[string]any {
-	raw, _ := op.Stats.GetExtension(rawVariablesKey).(map[string]any)
-	return raw
+	return receivedFor(op).Variables
 }
 
-const (
-	rawVariablesKey = "mlapi.rawVariables"
-	rawQueryKey     = "mlapi.rawQuery"
-)
+const receivedParamsKey = "mlapi.receivedParams"
 
-// receivedParams keeps the variables as the client sent them (the operation
-// context only ever holds the coerced ones) and the document, which the
-// operation context does not hold when validation refused it. It must run
-// before any extension that parses or validates the document.
+// receivedParams keeps the request's parameters in the operation context,
+// for receivedFor. They hold the variables as the client sent them, where
+// the operation context only ever holds the coerced ones, and the document
+// even when validation refused it, when the operation context holds none.
+// It keeps the parameters themselves, not a copy: a persisted document
+// added after it fills in the query, and what is read at the answer is the
+// query that ran.
 type receivedParams struct{}
 
 var (
@@ -66,14 +82,21 @@ func (receivedParams) ExtensionName() string                   { return "Receive
 func (receivedParams) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (receivedParams) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
-	stats := &graphql.GetOperationContext(ctx).Stats
-	stats.SetExtension(rawVariablesKey, params.Variables)
-	stats.SetExtension(rawQueryKey, params.Query)
+	graphql.GetOperationContext(ctx).Stats.SetExtension(receivedParamsKey, params)
 	return nil
 }
 
-// InterceptResponse replaces a coercion error on a PredictInput variable
-// with the prediction service's refusal.
+// receivedFor returns the parameters receivedParams kept for op, or empty
+// ones when it did not see the request.
+func receivedFor(op *graphql.OperationContext) *graphql.RawParams {
+	if params, ok := op.Stats.GetExtension(receivedParamsKey).(*graphql.RawParams); ok {
+		return params
+	}
+	return &graphql.RawParams{}
+}
+
+// InterceptResponse replaces GraphQL's refusal of a predict's input, given
+// as a variable or as a literal, with the prediction service's refusal.
 func (v variableRefusals) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
 	if resp == nil || resp.Data != nil || !graphql.HasOperationContext(ctx) {
@@ -130,66 +153,16 @@ func (r *Resolver) refusePredictInput(ctx context.Context, raw map[string]any) e
 		return err
 	}
 	input, received, problems := r.typePredictInput(raw)
-	return r.predictions.RefuseReceived(ctx, userID, input, received, problems)
-}
-
-// typePredictInput renames raw's fields to the model's feature names and
-// reports what GraphQL's types refuse but the model's validation would let
-// through: a field PredictInput does not have, and a Boolean given anything
-// but true or false (the model also reads 0 and 1, as CSV files hold them).
-//
-// It returns the input for the model and the input as received, to be
-// logged. They differ in one way: a Float given as a string that GraphQL's
-// coercion reads as a number ("35", "NaN", "1e39") reaches the model as that
-// number's text, so the model names it as it names a number ("NaN" is
-// non_finite, "1e39" out_of_range), while the log keeps the string. Unknown
-// fields are kept under the name they came with, unless that name is a
-// feature's, so the logged input shows what was sent.
-func (r *Resolver) typePredictInput(raw map[string]any) (input, received map[string]any, problems []model.FieldError) {
-	input = make(map[string]any, len(raw))
-	received = make(map[string]any, len(raw))
-	known := make(map[string]bool, len(r.features))
-	for _, f := range r.features {
-		known[f.field] = true
-		value, ok := raw[f.field]
-		if !ok {
-			continue
-		}
-		input[f.name], received[f.name] = value, value
-		if text, isString := value.(string); !f.boolean && isString && isFloatText(text) {
-			input[f.name] = json.Number(text)
-		}
-		if _, isBool := value.(bool); f.boolean && value != nil && !isBool {
-			problems = append(problems, model.FieldError{
-				Field: f.name, Reason: model.ReasonType, Message: "want true or false, got " + model.DescribeJSON(value),
-			})
-		}
-	}
-	for field, value := range raw {
-		if known[field] {
-			continue
-		}
-		problems = append(problems, model.FieldError{Field: field, Reason: model.ReasonUnknown, Message: "not a field of " + predictInputType})
-		if _, isFeature := r.featureByName(field); !isFeature {
-			input[field], received[field] = value, value
-		}
-	}
-	return input, received, problems
-}
-
-// isFloatText reports whether GraphQL's coercion of a variable reads text
-// as a Float, as gqlparser's variable validation does.
-func isFloatText(text string) bool {
-	_, err := strconv.ParseFloat(text, 64)
-	return err == nil || errors.Is(err, strconv.ErrRange)
+	return account.CallerError(r.predictions.RefuseReceived(ctx, userID, input, received, problems))
 }
 
 // receivedPredictInput returns the input argument of the predict field
-// being resolved as the client sent it, keyed by PredictInput's fields: an
-// inline object from the document's literals (each number as json.Number
-// with the literal's text), a variable from the variables as the transport
-// decoded them (numbers are json.Number there too), or a mix of both. It
-// reports false when the argument cannot be found, outside a gqlgen request.
+// being resolved, as the client sent it, keyed by PredictInput's fields. It
+// reports false when the argument cannot be found, as outside a gqlgen
+// request. An inline object is read from the document's literals, each
+// number as a json.Number with the literal's text. A variable is read from
+// the variables as the transport decoded them, where numbers are
+// json.Number too. The input may mix both.
 func (r *Resolver) receivedPredictInput(ctx context.Context) (map[string]any, bool) {
 	if !graphql.HasOperationContext(ctx) {
 		return nil, false
@@ -246,15 +219,16 @@ func receivedValue(v *ast.Value, vars map[string]any, defs ast.VariableDefinitio
 	}
 }
 
-// literalRefusal gives a predict whose input literal, written in the
-// document, failed GraphQL's validation the answer and the log line of any
-// refused predict: every authenticated predict call leaves a request and a
-// response. It applies only when every error of the answer lies in that
-// literal, so a document with other faults keeps GraphQL's own errors and
-// runs nothing.
+// literalRefusal answers a predict whose input literal, written in the
+// document, failed GraphQL's validation as any refused predict is answered,
+// and logs it as one, so that every authenticated predict call leaves a
+// request and a response. It applies only when every error of the answer
+// lies in that literal: a document with other faults keeps GraphQL's own
+// errors and runs nothing.
 func (v variableRefusals) literalRefusal(ctx context.Context, op *graphql.OperationContext, resp *graphql.Response) *graphql.Response {
-	query, _ := op.Stats.GetExtension(rawQueryKey).(string)
-	doc, opDef, predict, ok := refusedLiteral(query, op.OperationName, resp.Errors)
+	// gqlgen sets op.OperationName only for a document that validated.
+	received := receivedFor(op)
+	doc, opDef, predict, ok := refusedLiteral(received.Query, cmp.Or(op.OperationName, received.OperationName), resp.Errors)
 	if !ok {
 		return resp
 	}
@@ -285,6 +259,7 @@ func (v variableRefusals) literalRefusal(ctx context.Context, op *graphql.Operat
 // and every error is a value error located inside that field. It returns the
 // document parsed anew, for the caller to change.
 func refusedLiteral(query, operationName string, errs gqlerror.List) (*ast.QueryDocument, *ast.OperationDefinition, *ast.Field, bool) {
+	errs = layOut(errs, func(err *gqlerror.Error) *gqlerror.Error { return err })
 	if query == "" || len(errs) == 0 {
 		return nil, nil, nil, false
 	}
@@ -337,28 +312,14 @@ func refusedLiteral(query, operationName string, errs gqlerror.List) (*ast.Query
 // own parse of it already passed this limit.
 const maxLiteralTokens = 5000
 
-// validPredictLiteral is a PredictInput literal GraphQL accepts: every
-// feature, numbers as 1 and booleans as true.
-func (r *Resolver) validPredictLiteral() *ast.Value {
-	literal := &ast.Value{Kind: ast.ObjectValue}
-	for _, f := range r.features {
-		value := &ast.Value{Kind: ast.IntValue, Raw: "1"}
-		if f.boolean {
-			value = &ast.Value{Kind: ast.BooleanValue, Raw: "true"}
-		}
-		literal.Children = append(literal.Children, &ast.ChildValue{Name: f.field, Value: value})
-	}
-	return literal
-}
-
 // before reports whether a location comes before a position.
 func before(at gqlerror.Location, p *ast.Position) bool {
 	return at.Line < p.Line || (at.Line == p.Line && at.Column < p.Column)
 }
 
-// refusePredictLiteral is refusePredictInput for an input literal: there a
-// string is no Float, as GraphQL's typing of literals says, where a
-// variable's "35" is read as 35.
+// refusePredictLiteral is refusePredictInput for an input literal. In a
+// literal a string is not a Float, as GraphQL's typing of literals says,
+// whereas a variable's "35" is read as 35.
 func (r *Resolver) refusePredictLiteral(ctx context.Context, raw map[string]any) error {
 	ctx, userID, err := r.accounts.CallerID(ctx)
 	if err != nil {
@@ -373,5 +334,5 @@ func (r *Resolver) refusePredictLiteral(ctx context.Context, raw map[string]any)
 			})
 		}
 	}
-	return r.predictions.RefuseReceived(ctx, userID, input, received, problems)
+	return account.CallerError(r.predictions.RefuseReceived(ctx, userID, input, received, problems))
 }

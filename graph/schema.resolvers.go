@@ -47,17 +47,19 @@ func (r *mutationResolver) Predict(ctx context.Context, input map[string]any) (*
 	// 1e39 into an infinity and 130.00001 into 130.00002.
 	received, ok := r.receivedPredictInput(ctx)
 	if !ok {
-		return r.predictions.Predict(ctx, userID, r.modelInput(input))
+		result, err := r.predictions.Predict(ctx, userID, r.modelInput(input))
+		return result, account.CallerError(err)
 	}
 	modelInput, logged, problems := r.typePredictInput(received)
 	if len(problems) > 0 {
 		// GraphQL's coercion let through what its types refuse: refuse it as
 		// a refused variable is refused.
 		if err := r.predictions.RefuseReceived(ctx, userID, modelInput, logged, problems); err != nil {
-			return nil, err
+			return nil, account.CallerError(err)
 		}
 	}
-	return r.predictions.PredictReceived(ctx, userID, modelInput, logged)
+	result, err := r.predictions.PredictReceived(ctx, userID, modelInput, logged)
+	return result, account.CallerError(err)
 }
 
 // SetUserEnabled is the resolver for the setUserEnabled field.
@@ -160,11 +162,6 @@ func (r *predictionResponseResolver) YhatProb(ctx context.Context, obj *store.Re
 	return &p, nil
 }
 
-// Status is the resolver for the status field.
-func (r *predictionResponseResolver) Status(ctx context.Context, obj *store.Response) (gqlmodel.ResponseStatus, error) {
-	return responseStatus(obj.Status)
-}
-
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*gqlmodel.Viewer, error) {
 	user, err := r.accounts.Authenticate(ctx)
@@ -209,24 +206,14 @@ func (r *userResolver) ID(ctx context.Context, obj *store.User) (string, error) 
 	return encodeRowID(nodeUser, obj.ID), nil
 }
 
-// Role is the resolver for the role field.
-func (r *userResolver) Role(ctx context.Context, obj *store.User) (gqlmodel.Role, error) {
-	return role(obj.Role)
-}
-
 func (r *viewerResolver) ID(ctx context.Context, obj *gqlmodel.Viewer) (string, error) {
 	return encodeRowID(nodeViewer, obj.ID), nil
-}
-
-// Role is the resolver for the role field.
-func (r *viewerResolver) Role(ctx context.Context, obj *gqlmodel.Viewer) (gqlmodel.Role, error) {
-	return role(obj.Role)
 }
 
 // Requests is the resolver for the requests field.
 func (r *viewerResolver) Requests(ctx context.Context, obj *gqlmodel.Viewer, first *int, after *string, since *time.Time) (*gqlmodel.RequestConnection, error) {
 	// obj is always the authenticated caller: me and node(id:) return no other Viewer.
-	page, err := r.predictions.History(ctx, obj.ID, deref(first, 20), deref(after, ""), since)
+	page, err := r.predictions.History(ctx, obj.ID, deref(first, prediction.DefaultPageSize), deref(after, ""), since)
 	if err != nil {
 		return nil, err
 	}

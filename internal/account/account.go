@@ -4,6 +4,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type Users interface {
 
 // Service implements the account operations.
 type Service struct {
+	registry  *Registry
 	users     Users
 	passwords *auth.Passwords
 	tokens    *auth.Tokens
@@ -36,71 +38,28 @@ type Service struct {
 
 // NewService returns a Service using the given storage and credentials.
 func NewService(users Users, passwords *auth.Passwords, tokens *auth.Tokens, attempts *auth.AttemptLimiter, opts ...Option) *Service {
-	s := &Service{users: users, passwords: passwords, tokens: tokens, attempts: attempts}
+	s := &Service{
+		registry:  NewRegistry(users, passwords),
+		users:     users,
+		passwords: passwords,
+		tokens:    tokens,
+		attempts:  attempts,
+	}
 	for _, opt := range opts {
 		opt(s)
 	}
 	return s
 }
 
-// Registration is what a new user supplies.
-type Registration struct {
-	Username string
-	Password string
-	Email    string
-}
-
-// Register creates an enabled user with the "user" role.
+// Register creates an enabled user with the "user" role, within the
+// caller's address limits.
 func (s *Service) Register(ctx context.Context, r Registration) (store.User, error) {
 	done, err := s.clients.admit(ctx, opRegister)
 	if err != nil {
 		return store.User{}, err
 	}
 	defer done()
-	return s.create(ctx, r, store.RoleUser)
-}
-
-// CreateAdmin creates an enabled administrator; only the command line calls it.
-func (s *Service) CreateAdmin(ctx context.Context, r Registration) (store.User, error) {
-	return s.create(ctx, r, store.RoleAdmin)
-}
-
-func (s *Service) create(ctx context.Context, r Registration, role string) (store.User, error) {
-	email, err := validateRegistration(r)
-	if err != nil {
-		return store.User{}, err
-	}
-	hash, err := s.passwords.Hash(ctx, r.Password)
-	if err != nil {
-		return store.User{}, err
-	}
-	// Uniqueness is the database's constraint, not a check made here first: two
-	// concurrent registrations of one name cannot both succeed.
-	return s.users.CreateUser(ctx, store.NewUser{
-		Username:     r.Username,
-		Email:        email,
-		PasswordHash: hash,
-		Role:         role,
-	})
-}
-
-// validateRegistration checks every field and reports all problems at once.
-func validateRegistration(r Registration) (email string, err error) {
-	var problems []string
-	if err := auth.ValidateUsername(r.Username); err != nil {
-		problems = append(problems, apperr.MessageOf(err))
-	}
-	if err := auth.ValidateNewPassword(r.Password); err != nil {
-		problems = append(problems, apperr.MessageOf(err))
-	}
-	email, err = auth.NormalizeEmail(r.Email)
-	if err != nil {
-		problems = append(problems, apperr.MessageOf(err))
-	}
-	if len(problems) > 0 {
-		return "", apperr.New(apperr.Invalid, strings.Join(problems, "; "))
-	}
-	return email, nil
+	return s.registry.Register(ctx, r)
 }
 
 // Token is an issued access token.
@@ -133,7 +92,7 @@ func (s *Service) IssueToken(ctx context.Context, username, password string) (To
 		return Token{}, errBadCredentials
 	}
 	user, err := s.users.UserByUsername(ctx, username)
-	if apperr.CodeOf(err) == apperr.NotFound {
+	if errors.Is(err, store.ErrUserNotFound) {
 		if err := s.passwords.VerifyUnknownUser(ctx, password); err != nil {
 			return Token{}, err
 		}
@@ -183,11 +142,12 @@ func (s *Service) authenticate(ctx context.Context) (store.User, auth.Claims, er
 	return user, claims, err
 }
 
-// CallerID verifies the token ctx carries without a database read; callers
-// use it only where the next storage call re-checks the user itself, and
-// pass that call the returned context: it carries the token's generation and
-// id, which the store checks too (store.WithTokenCheck), so that a revoked
-// token is refused there.
+// CallerID verifies the token ctx carries, without a database read, and
+// returns the caller's id with a context for the next storage call. Use it
+// only where that call re-checks the user itself, and pass it the returned
+// context: the context carries the token's generation and id, which the
+// store checks too (store.WithTokenCheck), so that a revoked token is
+// refused there.
 func (s *Service) CallerID(ctx context.Context) (context.Context, int64, error) {
 	token, err := callerToken(ctx)
 	if err != nil {
@@ -214,10 +174,24 @@ func callerToken(ctx context.Context) (string, error) {
 
 func (s *Service) tokenUser(ctx context.Context, claims auth.Claims) (store.User, error) {
 	user, err := s.users.TokenUser(ctx, claims.UserID, tokenCheck(claims))
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return store.User{}, apperr.Wrap(apperr.Unauthenticated, "the token has been revoked, or its user is disabled or no longer exists", err)
+	return user, CallerError(err)
+}
+
+// sessionEnded is the message of a token that no longer speaks for an
+// active user, however that came about: revoked, its user disabled or
+// deleted. One message for all, so a token's holder learns nothing more.
+const sessionEnded = "the token has been revoked, or its user is disabled or no longer exists"
+
+// CallerError returns err as the caller must see it, for a call made on
+// the caller's own behalf (under the context CallerID returns). It turns
+// store.ErrUserNotFound, storage's word for a user who is not there or not
+// active, into Unauthenticated: that ends the caller's session. Any other
+// err is returned as it is. This is the one place that decision is made.
+func CallerError(err error) error {
+	if errors.Is(err, store.ErrUserNotFound) {
+		return apperr.Wrap(apperr.Unauthenticated, sessionEnded, err)
 	}
-	return user, err
+	return err
 }
 
 // TokenStatus reports whether token is valid now: a good signature, not
@@ -278,7 +252,7 @@ func (s *Service) User(ctx context.Context, userID int64) (store.User, error) {
 	case caller.ID == userID:
 		return caller, nil
 	case caller.Role != store.RoleAdmin:
-		return store.User{}, apperr.New(apperr.NotFound, "user not found")
+		return store.User{}, store.ErrUserNotFound
 	}
 	return s.users.UserByID(ctx, userID)
 }

@@ -18,7 +18,7 @@ func newService(t *testing.T, db *store.DB) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewService(db, auth.NewPasswords(auth.DefaultPasswordParams(), 2), tokens, auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 5}))
+	return NewService(db, must(auth.NewPasswords(auth.PasswordConfig{MaxConcurrent: 2})), tokens, must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 5})))
 }
 
 func authenticated(ctx context.Context, token string) context.Context {
@@ -57,7 +57,7 @@ func TestAccountLifecycle(t *testing.T) {
 			t.Errorf("TokenStatus: %v %v", valid, err)
 		}
 
-		admin, err := s.CreateAdmin(ctx, Registration{Username: "root", Password: "admin password", Email: "root@example.com"})
+		admin, err := s.registry.CreateAdmin(ctx, Registration{Username: "root", Password: "admin password", Email: "root@example.com"})
 		if err != nil || admin.Role != store.RoleAdmin {
 			t.Fatalf("CreateAdmin: %v %+v", err, admin)
 		}
@@ -150,4 +150,13 @@ func TestRegistrationReportsEveryProblem(t *testing.T) {
 			t.Errorf("message %q does not mention %s", msg, want)
 		}
 	}
+}
+
+// must returns v, and panics on err: for constructors given fixed,
+// known-good settings.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -20,13 +20,13 @@ type ClientLimits struct {
 	// address, whatever their outcome; nil sets no limit.
 	Login, Register *auth.AttemptLimiter
 	// MaxInFlight bounds the logins and registrations of one address in
-	// progress at once: the others from that address wait their turn, at
-	// most QueueWait, and are then refused. A flood from one address so
+	// progress at once. The others from that address wait their turn, at
+	// most QueueWait, and are then refused. So a flood from one address
 	// holds at most MaxInFlight of the server's hashing slots and never
 	// queues ahead of other addresses. 0 sets no bound.
 	MaxInFlight int
 	// MaxHashing bounds the limited calls in progress at once over all
-	// addresses (the hashing slots); when they are all taken, the next to
+	// addresses (the hashing slots). When they are all taken, the next to
 	// free goes to the waiting call whose address was served least
 	// recently, so an address that has not been served for a while passes
 	// ahead of the addresses of a flood. 0 sets no bound.
@@ -34,11 +34,11 @@ type ClientLimits struct {
 	// QueueWait bounds how long a call waits for its places, its address's
 	// and the shared one together: 500 ms when zero.
 	QueueWait time.Duration
-	// Tarpit delays a refusal by this much (never past the time to retry
-	// or the request's deadline), so that a client looping on refusals
+	// Tarpit delays a refusal by this much, never past the time to retry
+	// or the request's deadline, so that a client looping on refusals
 	// sends one call per Tarpit per connection instead of as many as the
-	// server can answer. At most MaxTarpitted refusals wait at once (1024
-	// when zero); beyond, they are answered at once. 0: no delay.
+	// server can answer. 0 sets no delay. MaxTarpitted bounds the refusals
+	// delayed at once (1024 when zero); the others are answered at once.
 	Tarpit       time.Duration
 	MaxTarpitted int
 }
@@ -126,6 +126,10 @@ func (c *clientLimits) admit(ctx context.Context, op costlyOp) (done func(), err
 	return c.takePlace(ctx, key)
 }
 
+// errAddressBusy refuses a call that found its address's queue full.
+var errAddressBusy = apperr.New(apperr.TooManyRequests,
+	"too many logins and registrations in progress from your address, try again in a second")
+
 // takePlace waits for one of the address's MaxInFlight places, then for a
 // shared one.
 func (c *clientLimits) takePlace(ctx context.Context, key string) (func(), error) {
@@ -144,8 +148,6 @@ func (c *clientLimits) takePlace(ctx context.Context, key string) (func(), error
 		}
 		c.mu.Unlock()
 	}
-	errBusy := apperr.New(apperr.TooManyRequests,
-		"too many logins and registrations in progress from your address, try again in a second")
 	timer := time.NewTimer(c.QueueWait)
 	defer timer.Stop()
 	select {
@@ -155,10 +157,10 @@ func (c *clientLimits) takePlace(ctx context.Context, key string) (func(), error
 		case q.places <- struct{}{}:
 		case <-ctx.Done():
 			leave()
-			return nil, errBusy
+			return nil, errAddressBusy
 		case <-timer.C:
 			leave()
-			return nil, errBusy
+			return nil, errAddressBusy
 		}
 	}
 	if !c.enterGate(ctx, q, timer.C) {

@@ -58,7 +58,7 @@ func (u *limitsUsers) UserByUsername(ctx context.Context, username string) (stor
 			return store.User{}, ctx.Err()
 		}
 	}
-	return store.User{}, apperr.New(apperr.NotFound, "user not found")
+	return store.User{}, store.ErrUserNotFound
 }
 
 func (u *limitsUsers) CreateUser(_ context.Context, nu store.NewUser) (store.User, error) {
@@ -67,7 +67,10 @@ func (u *limitsUsers) CreateUser(_ context.Context, nu store.NewUser) (store.Use
 
 // cheapPasswords hashes fast: these tests are about limits, not hashing.
 func cheapPasswords() *auth.Passwords {
-	return auth.NewPasswords(auth.PasswordParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}, 4)
+	return must(auth.NewPasswords(auth.PasswordConfig{
+		Params:        auth.PasswordParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32},
+		MaxConcurrent: 4,
+	}))
 }
 
 func limitsTokens(t testing.TB) *auth.Tokens {
@@ -139,7 +142,7 @@ func TestClientRateLimits(t *testing.T) {
 			clock := newTestClock()
 			passwords := cheapPasswords()
 			s := NewService(newLimitsUsers(t, passwords), passwords, limitsTokens(t),
-				auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 1000, Now: clock.Now}),
+				must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 1000, Now: clock.Now})),
 				WithClientLimits(tt.limits(clock)))
 			refused := apperr.TooManyRequests
 			steps := []call{
@@ -179,7 +182,7 @@ func TestClientRateLimits(t *testing.T) {
 }
 
 func limiter(n int, window time.Duration, c *testClock) *auth.AttemptLimiter {
-	return auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: n, Window: window, AdmitWhenFull: true, Now: c.Now})
+	return must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: n, Window: window, AdmitWhenFull: true, Now: c.Now}))
 }
 
 // TestClientLimitRefusesBeforeTheUsernameCounts checks the order of the
@@ -190,7 +193,7 @@ func TestClientLimitRefusesBeforeTheUsernameCounts(t *testing.T) {
 	clock := newTestClock()
 	passwords := cheapPasswords()
 	s := NewService(newLimitsUsers(t, passwords), passwords, limitsTokens(t),
-		auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 3, Now: clock.Now}),
+		must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 3, Now: clock.Now})),
 		WithClientLimits(ClientLimits{Login: limiter(2, time.Minute, clock)}))
 	for range 10 {
 		_, _ = s.IssueToken(from("203.0.113.9"), "real", "wrong password")
@@ -204,7 +207,7 @@ func TestClientInFlightBound(t *testing.T) {
 	t.Parallel()
 	passwords := cheapPasswords()
 	users := newLimitsUsers(t, passwords)
-	s := NewService(users, passwords, limitsTokens(t), auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}),
+	s := NewService(users, passwords, limitsTokens(t), must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{})),
 		WithClientLimits(ClientLimits{MaxInFlight: 1, QueueWait: time.Millisecond}))
 
 	// One login from the flooder's address is held in progress.
@@ -257,7 +260,7 @@ func TestClientQueueWaitsItsTurn(t *testing.T) {
 	t.Parallel()
 	passwords := cheapPasswords()
 	users := newLimitsUsers(t, passwords)
-	s := NewService(users, passwords, limitsTokens(t), auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}),
+	s := NewService(users, passwords, limitsTokens(t), must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{})),
 		WithClientLimits(ClientLimits{MaxInFlight: 1, QueueWait: time.Hour}))
 	held := make(chan error, 1)
 	go func() {
@@ -284,7 +287,7 @@ func TestSharedPlacesGoToTheLeastServedAddress(t *testing.T) {
 	t.Parallel()
 	passwords := cheapPasswords()
 	users := newLimitsUsers(t, passwords)
-	s := NewService(users, passwords, limitsTokens(t), auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}),
+	s := NewService(users, passwords, limitsTokens(t), must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{})),
 		WithClientLimits(ClientLimits{MaxInFlight: 3, MaxHashing: 1, QueueWait: time.Hour}))
 	waiting := func(n int) {
 		for {
@@ -323,7 +326,7 @@ func TestClientTarpit(t *testing.T) {
 	t.Parallel()
 	clock := newTestClock()
 	passwords := cheapPasswords()
-	s := NewService(newLimitsUsers(t, passwords), passwords, limitsTokens(t), auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}),
+	s := NewService(newLimitsUsers(t, passwords), passwords, limitsTokens(t), must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{})),
 		WithClientLimits(ClientLimits{Login: limiter(1, time.Hour, clock), Tarpit: time.Hour, MaxTarpitted: 1}))
 	_, _ = s.IssueToken(from("192.0.2.1"), "real", "wrong password")
 
@@ -386,7 +389,7 @@ func BenchmarkLoginUnderFlood(b *testing.B) {
 	}{
 		{name: "unlimited", wait: 2 * time.Second},
 		{name: "limited", wait: 500 * time.Millisecond, options: []Option{WithClientLimits(ClientLimits{
-			Login:       auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 60, Window: time.Minute, AdmitWhenFull: true}),
+			Login:       must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 60, Window: time.Minute, AdmitWhenFull: true})),
 			MaxInFlight: hashSlots / 2,
 			MaxHashing:  hashSlots,
 			QueueWait:   500 * time.Millisecond,
@@ -395,12 +398,11 @@ func BenchmarkLoginUnderFlood(b *testing.B) {
 	}
 	for _, setup := range setups {
 		b.Run(setup.name, func(b *testing.B) {
-			passwords := auth.NewPasswords(auth.DefaultPasswordParams(), hashSlots)
-			passwords.MaxWait = setup.wait
+			passwords := must(auth.NewPasswords(auth.PasswordConfig{MaxConcurrent: hashSlots, MaxWait: setup.wait}))
 			// The real user logs in b.N times: its own username limit is out
 			// of the way, and each login comes from an address of its own.
 			s := NewService(newLimitsUsers(b, passwords), passwords, limitsTokens(b),
-				auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 1 << 30}), setup.options...)
+				must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 1 << 30})), setup.options...)
 
 			ctx, stop := context.WithCancel(context.Background())
 			var flood sync.WaitGroup

@@ -29,6 +29,8 @@ func (s *Service) Logout(ctx context.Context) error {
 	}, s.tokens.RevocationHorizon())
 }
 
+var errWrongPassword = apperr.New(apperr.Invalid, "the current password is wrong")
+
 // ChangePassword replaces the caller's password after checking the current
 // one, revokes every token issued to the caller so far (the one in use
 // included), and returns a fresh token. The new password follows the rules
@@ -56,7 +58,6 @@ func (s *Service) ChangePassword(ctx context.Context, currentPassword, newPasswo
 	if !s.attempts.Allow(strings.ToLower(user.Username)) {
 		return Token{}, apperr.New(apperr.TooManyRequests, "too many password attempts for this user, try again in a minute")
 	}
-	errWrongPassword := apperr.New(apperr.Invalid, "the current password is wrong")
 	if auth.ValidatePassword(currentPassword) != nil {
 		return Token{}, errWrongPassword // no account has it: no hashing needed
 	}
@@ -71,14 +72,12 @@ func (s *Service) ChangePassword(ctx context.Context, currentPassword, newPasswo
 	if err != nil {
 		return Token{}, err
 	}
-	// Only while the token is still good: a revocation or a concurrent
-	// change since it was checked makes this a NotFound, and nothing changes.
+	// Only while the token is still good: after a revocation or a
+	// concurrent change since it was checked, storage finds no such user,
+	// and nothing changes.
 	updated, err := s.users.ChangePassword(ctx, user.ID, tokenCheck(claims), hash)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return Token{}, apperr.Wrap(apperr.Unauthenticated, "the token has been revoked, or its user is disabled or no longer exists", err)
-	}
 	if err != nil {
-		return Token{}, err
+		return Token{}, CallerError(err)
 	}
 	token, expiresAt, err := s.tokens.Issue(updated.ID, updated.TokenGeneration)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 func newRoomyService(t *testing.T, db *store.DB) *Service {
 	t.Helper()
 	s := newService(t, db)
-	s.attempts = auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 100})
+	s.attempts = must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 100}))
 	return s
 }
 
@@ -30,7 +30,7 @@ func newSession(t *testing.T, s *Service, username, password string, admin bool)
 	ctx := context.Background()
 	register := s.Register
 	if admin {
-		register = s.CreateAdmin
+		register = s.registry.CreateAdmin
 	}
 	u, err := register(ctx, Registration{Username: username, Password: password, Email: username + "@example.com"})
 	if err != nil {
@@ -82,7 +82,7 @@ func logWith(s *Service, db *store.DB, token string) error {
 		UserID: userID, Input: []byte(`{}`), Output: []byte(`{}`),
 		ModelVersion: "v", Status: store.StatusInvalidInput, ErrorCode: &code,
 	})
-	return err
+	return CallerError(err)
 }
 
 func TestLogoutRevokesOnlyThatToken(t *testing.T) {

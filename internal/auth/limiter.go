@@ -1,14 +1,16 @@
 package auth
 
 import (
+	"cmp"
 	"container/list"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
 )
 
-// AttemptLimiterConfig configures an AttemptLimiter. Zero or negative values
-// take the defaults noted.
+// AttemptLimiterConfig configures an AttemptLimiter. Zero values take the
+// defaults noted; negative ones are refused.
 type AttemptLimiterConfig struct {
 	Max     int           // attempts allowed per key per window; 10 when zero
 	Window  time.Duration // window length; 1 minute when zero
@@ -16,11 +18,12 @@ type AttemptLimiterConfig struct {
 	// KeepAt is the count from which a key is never evicted to make room
 	// for another: 3 when zero, and never more than Max.
 	KeepAt int
-	// AdmitWhenFull says what becomes of a new key when every tracked key
-	// has reached KeepAt: false (the default, for usernames) refuses its
-	// attempt, true counts it in one overflow budget shared by every key the
-	// table has no room for, OverflowFactor times Max a window (for client
-	// addresses: filling the table must not switch the limit off).
+	// AdmitWhenFull says what becomes of a new key's attempt when every
+	// tracked key has reached KeepAt. False (the default, for usernames)
+	// refuses it. True (for client addresses) counts it in one overflow
+	// budget of OverflowFactor times Max attempts a window, shared by every
+	// key the table has no room for: filling the table must not switch the
+	// limit off.
 	AdmitWhenFull bool
 	Now           func() time.Time // clock; time.Now when nil
 }
@@ -47,23 +50,24 @@ func (l *AttemptLimiter) overflow(now time.Time) (bool, time.Duration) {
 const maxLimiterKey = 128
 
 // AttemptLimiter counts attempts per key (a username, a client address) in
-// fixed windows that start at each key's first attempt. Every call counts,
-// whatever its outcome, so that a password guesser gains nothing from the
-// answers. Safe for concurrent use.
+// fixed windows that start at each key's first attempt. It is safe for
+// concurrent use. Every call counts, whatever its outcome, so that a
+// password guesser gains nothing from the answers.
 //
 // Memory is bounded by MaxKeys, and a flood of fresh keys cannot buy a
 // guesser a fresh count for a key under attack. When the table is full,
-// keys whose window has ended go first; then the cold key (fewer than
+// keys whose window has ended go first, then the cold key (fewer than
 // KeepAt attempts in its window) whose window started earliest. A key with
-// KeepAt attempts or more (locked, or on its way) is never evicted: a flood
-// of distinct keys evicts only its own cold keys and real users' keys with
-// at most KeepAt-1 attempts, which is all the count it can wipe out. When
-// every tracked key has KeepAt attempts, a new key is refused (or counted in
-// a budget shared by all such keys, with AdmitWhenFull) until a window ends: forgetting a locked
-// key instead would give its guesser a fresh count. Reaching that state
-// takes MaxKeys×KeepAt attempts within one window (300 000 a minute with
-// the defaults), which the per-address limits spread over thousands of
-// addresses.
+// KeepAt attempts or more (locked, or on its way) is never evicted. So a
+// flood of distinct keys evicts only its own cold keys and real users' keys
+// with at most KeepAt-1 attempts, which is all the count it can wipe out.
+//
+// When every tracked key has KeepAt attempts, a new key is refused until a
+// window ends, or, with AdmitWhenFull, counted in a budget shared by all
+// such keys. Forgetting a locked key instead would give its guesser a fresh
+// count. Reaching that state takes MaxKeys×KeepAt attempts within one
+// window (300 000 a minute with the defaults), which the per-address limits
+// spread over thousands of addresses.
 type AttemptLimiter struct {
 	max, keepAt   int
 	window        time.Duration
@@ -89,13 +93,16 @@ type attempts struct {
 	cold  *list.Element // in cold; nil once the key has keepAt attempts
 }
 
-// NewAttemptLimiter returns a limiter configured by cfg.
-func NewAttemptLimiter(cfg AttemptLimiterConfig) *AttemptLimiter {
+// NewAttemptLimiter checks cfg and returns a limiter.
+func NewAttemptLimiter(cfg AttemptLimiterConfig) (*AttemptLimiter, error) {
+	if cfg.Max < 0 || cfg.Window < 0 || cfg.MaxKeys < 0 || cfg.KeepAt < 0 {
+		return nil, fmt.Errorf("auth: attempt limiter: negative setting in %+v", cfg)
+	}
 	l := &AttemptLimiter{
-		max:           orDefault(cfg.Max, 10),
-		keepAt:        orDefault(cfg.KeepAt, 3),
-		window:        orDefault(cfg.Window, time.Minute),
-		maxKeys:       orDefault(cfg.MaxKeys, 100_000),
+		max:           cmp.Or(cfg.Max, 10),
+		keepAt:        cmp.Or(cfg.KeepAt, 3),
+		window:        cmp.Or(cfg.Window, time.Minute),
+		maxKeys:       cmp.Or(cfg.MaxKeys, 100_000),
 		admitWhenFull: cfg.AdmitWhenFull,
 		now:           cfg.Now,
 		keys:          make(map[string]*attempts),
@@ -106,16 +113,7 @@ func NewAttemptLimiter(cfg AttemptLimiterConfig) *AttemptLimiter {
 	if l.now == nil {
 		l.now = time.Now
 	}
-	return l
-}
-
-// orDefault returns v when it is positive and def otherwise: a limit of zero
-// or less would mean "refuse everything" or "never reset", never intended.
-func orDefault[T int | time.Duration](v, def T) T {
-	if v > 0 {
-		return v
-	}
-	return def
+	return l, nil
 }
 
 // Allow records an attempt for key and reports whether it is within the
@@ -126,9 +124,10 @@ func (l *AttemptLimiter) Allow(key string) bool {
 }
 
 // Attempt records an attempt for key and reports whether it is within the
-// limit; when it is not, retryAfter is how long until the key's window ends
-// (or, when the table is full of keys that cannot be evicted, until the
-// first of their windows ends). Keys are compared case-insensitively.
+// limit. Keys are compared case-insensitively. When the attempt is refused,
+// retryAfter is how long until the key's window ends, or, when the table is
+// full of keys that cannot be evicted, until the first of their windows
+// ends (with AdmitWhenFull, until the shared budget's window ends).
 func (l *AttemptLimiter) Attempt(key string) (ok bool, retryAfter time.Duration) {
 	if len(key) > maxLimiterKey {
 		key = key[:maxLimiterKey]

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -33,7 +34,7 @@ func allowN(l *AttemptLimiter, key string, n int) (allowed int) {
 
 func TestAttemptLimiterCountsEveryCall(t *testing.T) {
 	t.Parallel()
-	l := NewAttemptLimiter(AttemptLimiterConfig{Now: newFakeClock().Now})
+	l := newLimiter(t, AttemptLimiterConfig{Now: newFakeClock().Now})
 	if got := allowN(l, "alice", 15); got != 10 {
 		t.Errorf("allowed %d of 15 attempts, want the default 10", got)
 	}
@@ -48,7 +49,7 @@ func TestAttemptLimiterCountsEveryCall(t *testing.T) {
 func TestAttemptLimiterWindowResets(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	l := NewAttemptLimiter(AttemptLimiterConfig{Max: 3, Window: time.Minute, Now: clock.Now})
+	l := newLimiter(t, AttemptLimiterConfig{Max: 3, Window: time.Minute, Now: clock.Now})
 	if got := allowN(l, "alice", 4); got != 3 {
 		t.Fatalf("allowed %d of 4, want 3", got)
 	}
@@ -65,7 +66,7 @@ func TestAttemptLimiterWindowResets(t *testing.T) {
 func TestAttemptLimiterBoundsMemory(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	l := NewAttemptLimiter(AttemptLimiterConfig{Max: 4, KeepAt: 2, Window: time.Minute, MaxKeys: 3, Now: clock.Now})
+	l := newLimiter(t, AttemptLimiterConfig{Max: 4, KeepAt: 2, Window: time.Minute, MaxKeys: 3, Now: clock.Now})
 	allowN(l, "a", 4) // a is at its limit
 	clock.Advance(time.Second)
 	l.Allow("b") // cold: one attempt
@@ -122,7 +123,7 @@ func TestAttemptLimiterFloodCannotEvictAVictim(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clock := newFakeClock()
-			l := NewAttemptLimiter(AttemptLimiterConfig{MaxKeys: tt.maxKeys, Now: clock.Now})
+			l := newLimiter(t, AttemptLimiterConfig{MaxKeys: tt.maxKeys, Now: clock.Now})
 			allowN(l, "victim", tt.victimTries)
 			for i := range tt.floodKeys {
 				for range tt.floodRepeats {
@@ -132,7 +133,7 @@ func TestAttemptLimiterFloodCannotEvictAVictim(t *testing.T) {
 					clock.Advance(time.Millisecond) // all within the victim's minute
 				}
 			}
-			if n, limit := l.tracked(), orDefault(tt.maxKeys, 100_000); n > limit {
+			if n, limit := l.tracked(), cmp.Or(tt.maxKeys, 100_000); n > limit {
 				t.Errorf("tracking %d keys, over the cap of %d", n, limit)
 			}
 			if got := allowN(l, "victim", 10); got != tt.wantAfter {
@@ -156,7 +157,7 @@ func TestAttemptLimiterFullOfHotKeys(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clock := newFakeClock()
-			l := NewAttemptLimiter(AttemptLimiterConfig{Max: 5, KeepAt: 2, MaxKeys: 2, AdmitWhenFull: tt.admitWhenFull, Now: clock.Now})
+			l := newLimiter(t, AttemptLimiterConfig{Max: 5, KeepAt: 2, MaxKeys: 2, AdmitWhenFull: tt.admitWhenFull, Now: clock.Now})
 			allowN(l, "a", 2)
 			clock.Advance(10 * time.Second)
 			allowN(l, "b", 2)
@@ -189,7 +190,7 @@ func TestAttemptLimiterFullOfHotKeys(t *testing.T) {
 func TestAttemptLimiterRetryAfter(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	l := NewAttemptLimiter(AttemptLimiterConfig{Max: 2, Window: time.Hour, Now: clock.Now})
+	l := newLimiter(t, AttemptLimiterConfig{Max: 2, Window: time.Hour, Now: clock.Now})
 	allowN(l, "k", 2)
 	clock.Advance(20 * time.Minute)
 	if ok, retry := l.Attempt("k"); ok || retry != 40*time.Minute {
@@ -218,7 +219,7 @@ func TestClientKey(t *testing.T) {
 
 func TestAttemptLimiterLongKeys(t *testing.T) {
 	t.Parallel()
-	l := NewAttemptLimiter(AttemptLimiterConfig{Max: 1, Now: newFakeClock().Now})
+	l := newLimiter(t, AttemptLimiterConfig{Max: 1, Now: newFakeClock().Now})
 	long := strings.Repeat("x", 10_000)
 	l.Allow(long + "1")
 	if l.Allow(long + "2") {
@@ -228,7 +229,7 @@ func TestAttemptLimiterLongKeys(t *testing.T) {
 
 func TestAttemptLimiterConcurrent(t *testing.T) {
 	t.Parallel()
-	l := NewAttemptLimiter(AttemptLimiterConfig{Max: 50, Now: newFakeClock().Now})
+	l := newLimiter(t, AttemptLimiterConfig{Max: 50, Now: newFakeClock().Now})
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -244,5 +245,28 @@ func TestAttemptLimiterConcurrent(t *testing.T) {
 	wg.Wait()
 	if got := allowed.Load(); got != 50 {
 		t.Errorf("800 concurrent attempts on one key: %d allowed, want exactly 50", got)
+	}
+}
+
+func newLimiter(t testing.TB, cfg AttemptLimiterConfig) *AttemptLimiter {
+	t.Helper()
+	l, err := NewAttemptLimiter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestNewAttemptLimiterRefusesNegativeSettings(t *testing.T) {
+	t.Parallel()
+	for name, cfg := range map[string]AttemptLimiterConfig{
+		"max":      {Max: -1},
+		"window":   {Window: -time.Second},
+		"max keys": {MaxKeys: -1},
+		"keep at":  {KeepAt: -1},
+	} {
+		if _, err := NewAttemptLimiter(cfg); err == nil {
+			t.Errorf("negative %s accepted", name)
+		}
 	}
 }

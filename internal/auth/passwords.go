@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -64,40 +65,53 @@ func (p PasswordParams) check() error {
 	return nil
 }
 
-// Passwords hashes and verifies passwords with argon2id. Every argon2id call
-// holds MemoryKiB of memory, so the number running at once is bounded; a call
-// that cannot get a slot in time fails with apperr.TooManyRequests instead of
-// queueing without end. Safe for concurrent use.
-type Passwords struct {
-	// MaxWait bounds how long a call waits for a hashing slot, on top of its
-	// context's own deadline. Set it before the first call; 0 means 2 s.
+// PasswordConfig configures Passwords. Zero values take the defaults noted.
+type PasswordConfig struct {
+	// Params are the cost of new hashes; DefaultPasswordParams when zero.
+	Params PasswordParams
+	// MaxConcurrent bounds the argon2id computations running at once;
+	// GOMAXPROCS when zero: more than one per CPU only adds memory, not
+	// speed.
+	MaxConcurrent int
+	// MaxWait bounds how long a call waits for a hashing slot, on top of
+	// its context's own deadline; 2 s when zero.
 	MaxWait time.Duration
-
-	params PasswordParams
-	slots  chan struct{}
-	dummy  parsedHash // a hash of a random password, for unknown users
 }
 
-// NewPasswords returns a hasher using params for new hashes, with at most
-// maxConcurrent argon2id computations at a time (GOMAXPROCS when
-// maxConcurrent < 1: more than one per CPU only adds memory, not speed).
-// It panics when params are out of bounds, as that is a programming error.
-func NewPasswords(params PasswordParams, maxConcurrent int) *Passwords {
-	if err := params.check(); err != nil {
-		panic("auth: invalid password params: " + err.Error())
+// Passwords hashes and verifies passwords with argon2id. It is safe for
+// concurrent use. A call that cannot get a hashing slot in time fails with
+// apperr.TooManyRequests instead of queueing without end. The slots bound
+// how many argon2id calls run at once, because each holds MemoryKiB of
+// memory.
+type Passwords struct {
+	params  PasswordParams
+	maxWait time.Duration
+	slots   chan struct{}
+	dummy   parsedHash // a hash of a random password, for unknown users
+}
+
+// NewPasswords checks cfg and returns a hasher. It refuses parameters out of
+// bounds and negative limits.
+func NewPasswords(cfg PasswordConfig) (*Passwords, error) {
+	params := cfg.Params
+	if params == (PasswordParams{}) {
+		params = DefaultPasswordParams()
 	}
-	if maxConcurrent < 1 {
-		maxConcurrent = runtime.GOMAXPROCS(0)
+	if err := params.check(); err != nil {
+		return nil, fmt.Errorf("auth: invalid password params: %w", err)
+	}
+	if cfg.MaxConcurrent < 0 || cfg.MaxWait < 0 {
+		return nil, fmt.Errorf("auth: negative password hashing limits (%d slots, %v wait)", cfg.MaxConcurrent, cfg.MaxWait)
 	}
 	p := &Passwords{
-		MaxWait: defaultHashWait,
 		params:  params,
-		slots:   make(chan struct{}, maxConcurrent),
+		maxWait: cmp.Or(cfg.MaxWait, defaultHashWait),
+		slots:   make(chan struct{}, cmp.Or(cfg.MaxConcurrent, runtime.GOMAXPROCS(0))),
 	}
 	// The dummy is computed directly, not through the slots: construction
 	// happens once at start-up, before any load.
 	p.dummy = derive(params, randomBytes(params.SaltLen), rand.Text())
-	return p
+	return p, nil
 }
 
 // Hash returns the PHC-format argon2id hash of password, e.g.
@@ -150,7 +164,7 @@ func (p *Passwords) verify(ctx context.Context, h parsedHash, password string) (
 	return subtle.ConstantTimeCompare(got.key, h.key) == 1, nil
 }
 
-// acquire takes a hashing slot, waiting at most MaxWait and only while ctx
+// acquire takes a hashing slot, waiting at most maxWait and only while ctx
 // is live. The returned func gives the slot back.
 func (p *Passwords) acquire(ctx context.Context) (func(), error) {
 	release := func() { <-p.slots }
@@ -159,10 +173,7 @@ func (p *Passwords) acquire(ctx context.Context) (func(), error) {
 		return release, nil
 	default:
 	}
-	wait := p.MaxWait
-	if wait <= 0 {
-		wait = defaultHashWait
-	}
+	wait := p.maxWait
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	var cause error

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func mustHash(t testing.TB, p *Passwords, password string) string {
 func TestHashVerifyRoundTrip(t *testing.T) {
 	t.Parallel()
 	const password = "correct horse battery staple"
-	p := NewPasswords(DefaultPasswordParams(), 2)
+	p := newPasswords(t, PasswordConfig{Params: DefaultPasswordParams(), MaxConcurrent: 2})
 	encoded := mustHash(t, p, password)
 
 	fields := strings.Split(encoded, "$")
@@ -73,7 +74,7 @@ func TestHashVerifyRoundTrip(t *testing.T) {
 
 func TestHashSaltsDiffer(t *testing.T) {
 	t.Parallel()
-	p := NewPasswords(cheapParams(), 1)
+	p := newPasswords(t, PasswordConfig{Params: cheapParams(), MaxConcurrent: 1})
 	a, b := mustHash(t, p, "same password"), mustHash(t, p, "same password")
 	saltOf := func(h string) string { return strings.Split(h, "$")[4] }
 	if a == b || saltOf(a) == saltOf(b) {
@@ -83,7 +84,7 @@ func TestHashSaltsDiffer(t *testing.T) {
 
 func TestHashRejectsInvalidPassword(t *testing.T) {
 	t.Parallel()
-	p := NewPasswords(cheapParams(), 1)
+	p := newPasswords(t, PasswordConfig{Params: cheapParams(), MaxConcurrent: 1})
 	for _, pw := range []string{"", "short", strings.Repeat("x", 129)} {
 		if _, err := p.Hash(context.Background(), pw); apperr.CodeOf(err) != apperr.Invalid {
 			t.Errorf("Hash(%d chars) error = %v, want code %s", len(pw), err, apperr.Invalid)
@@ -95,7 +96,7 @@ func TestVerifyHonoursEncodedParams(t *testing.T) {
 	t.Parallel()
 	const password = "another password"
 	other := PasswordParams{MemoryKiB: 256, Iterations: 3, Parallelism: 2, SaltLen: 8, KeyLen: 16}
-	byOther := mustHash(t, NewPasswords(other, 1), password)
+	byOther := mustHash(t, newPasswords(t, PasswordConfig{Params: other, MaxConcurrent: 1}), password)
 	if !strings.HasPrefix(byOther, "$argon2id$v=19$m=256,t=3,p=2$") {
 		t.Fatalf("hash %q does not carry its params", byOther)
 	}
@@ -105,7 +106,7 @@ func TestVerifyHonoursEncodedParams(t *testing.T) {
 		base64.RawStdEncoding.EncodeToString(salt),
 		base64.RawStdEncoding.EncodeToString(argon2.IDKey([]byte(password), salt, 2, 128, 4, 24)))
 
-	p := NewPasswords(cheapParams(), 1) // configured differently from both
+	p := newPasswords(t, PasswordConfig{Params: cheapParams(), MaxConcurrent: 1}) // configured differently from both
 	for _, encoded := range []string{byOther, byHand} {
 		if ok, err := p.Verify(context.Background(), encoded, password); !ok || err != nil {
 			t.Errorf("Verify(%s, right password) = %v, %v; want true, nil", encoded, ok, err)
@@ -165,7 +166,7 @@ func TestVerifyRejectsMalformedHash(t *testing.T) {
 		{"key too long", build(head, params, s, enc.EncodeToString(make([]byte, 65))), true},
 		{"oversized", build(head, params, s, k) + strings.Repeat("A", maxEncodedHash), true},
 	}
-	p := NewPasswords(cheapParams(), 1)
+	p := newPasswords(t, PasswordConfig{Params: cheapParams(), MaxConcurrent: 1})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -186,7 +187,7 @@ func TestVerifyRejectsMalformedHash(t *testing.T) {
 func TestConcurrencyBound(t *testing.T) {
 	t.Parallel()
 	const password = "a fine password"
-	encoded := mustHash(t, NewPasswords(cheapParams(), 1), password)
+	encoded := mustHash(t, newPasswords(t, PasswordConfig{Params: cheapParams(), MaxConcurrent: 1}), password)
 	calls := []struct {
 		name string
 		call func(context.Context, *Passwords) error
@@ -215,8 +216,7 @@ func TestConcurrencyBound(t *testing.T) {
 		for _, w := range waits {
 			t.Run(c.name+"/"+w.name, func(t *testing.T) {
 				t.Parallel()
-				p := NewPasswords(cheapParams(), 1)
-				p.MaxWait = w.maxWait
+				p := newPasswords(t, PasswordConfig{Params: cheapParams(), MaxConcurrent: 1, MaxWait: w.maxWait})
 				p.slots <- struct{}{} // another login holds the only slot
 
 				err := c.call(w.ctx(t), p)
@@ -243,8 +243,7 @@ func TestConcurrencyBound(t *testing.T) {
 
 func TestWaiterGetsReleasedSlot(t *testing.T) {
 	t.Parallel()
-	p := NewPasswords(cheapParams(), 1)
-	p.MaxWait = time.Hour
+	p := newPasswords(t, PasswordConfig{Params: cheapParams(), MaxConcurrent: 1, MaxWait: time.Hour})
 	p.slots <- struct{}{}
 	done := make(chan error, 1)
 	go func() {
@@ -260,7 +259,7 @@ func TestWaiterGetsReleasedSlot(t *testing.T) {
 func TestVerifyUnknownUser(t *testing.T) {
 	t.Parallel()
 	params := PasswordParams{MemoryKiB: 128, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
-	p := NewPasswords(params, 1)
+	p := newPasswords(t, PasswordConfig{Params: params, MaxConcurrent: 1})
 	if p.dummy.params != params {
 		t.Errorf("dummy hash params = %+v, want the configured %+v", p.dummy.params, params)
 	}
@@ -274,29 +273,40 @@ func TestVerifyUnknownUser(t *testing.T) {
 	}
 }
 
-func TestNewPasswordsRefusesBadParams(t *testing.T) {
+func TestNewPasswordsRefusesBadConfig(t *testing.T) {
 	t.Parallel()
-	bad := map[string]PasswordParams{
-		"zero value":  {},
-		"memory 2GiB": {MemoryKiB: 2 << 20, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32},
-		"short salt":  {MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 4, KeyLen: 32},
-		"short key":   {MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 4},
+	cheap := cheapParams()
+	bad := map[string]PasswordConfig{
+		"no parallelism":    {Params: PasswordParams{MemoryKiB: 64, Iterations: 1, SaltLen: 16, KeyLen: 32}},
+		"memory 2GiB":       {Params: PasswordParams{MemoryKiB: 2 << 20, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}},
+		"short salt":        {Params: PasswordParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 4, KeyLen: 32}},
+		"short key":         {Params: PasswordParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 4}},
+		"negative slots":    {Params: cheap, MaxConcurrent: -1},
+		"negative max wait": {Params: cheap, MaxWait: -time.Second},
 	}
-	for name, params := range bad {
+	for name, cfg := range bad {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			defer func() {
-				if recover() == nil {
-					t.Errorf("NewPasswords(%+v) did not panic", params)
-				}
-			}()
-			NewPasswords(params, 1)
+			if _, err := NewPasswords(cfg); err == nil {
+				t.Errorf("NewPasswords(%+v) accepted it", cfg)
+			}
 		})
 	}
 }
 
+func TestNewPasswordsDefaults(t *testing.T) {
+	t.Parallel()
+	p, err := NewPasswords(PasswordConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.params != DefaultPasswordParams() || p.maxWait != defaultHashWait || cap(p.slots) != runtime.GOMAXPROCS(0) {
+		t.Errorf("zero config gave params %+v, wait %v, %d slots", p.params, p.maxWait, cap(p.slots))
+	}
+}
+
 func BenchmarkHash(b *testing.B) {
-	p := NewPasswords(DefaultPasswordParams(), 1)
+	p := newPasswords(b, PasswordConfig{Params: DefaultPasswordParams(), MaxConcurrent: 1})
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := p.Hash(ctx, "benchmark password"); err != nil {
@@ -304,4 +314,13 @@ func BenchmarkHash(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/op")
+}
+
+func newPasswords(t testing.TB, cfg PasswordConfig) *Passwords {
+	t.Helper()
+	p, err := NewPasswords(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -23,7 +23,7 @@ const maxSecretFile = 1024
 // (e.g. the output of `openssl rand -hex 32`), creating dir (0700) and the
 // file (0600) with 32 fresh random bytes when it does not exist yet. Two
 // processes starting at once end up with the same secret. It refuses a file
-// that decodes to fewer than 32 bytes or that group or others may read.
+// that group or others may read, or whose secret ValidateSecret refuses.
 func LoadOrCreateSecret(dir string) ([]byte, error) {
 	path := filepath.Join(dir, SecretFileName)
 	secret, err := readSecret(path)
@@ -66,8 +66,8 @@ func readSecret(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: JWT secret %s is not hex: %w", path, err)
 	}
-	if len(secret) < MinSecretLen {
-		return nil, fmt.Errorf("auth: JWT secret %s holds %d bytes, want at least %d (%d hex characters)", path, len(secret), MinSecretLen, 2*MinSecretLen)
+	if err := ValidateSecret(secret); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return secret, nil
 }

@@ -75,7 +75,7 @@ func TestLoadOrCreateSecretRace(t *testing.T) {
 
 func TestLoadOrCreateSecretReadsExisting(t *testing.T) {
 	t.Parallel()
-	want := bytes.Repeat([]byte{0xab}, 48)
+	want := randomBytes(48)
 	tests := []struct {
 		name    string
 		content string
@@ -89,6 +89,7 @@ func TestLoadOrCreateSecretReadsExisting(t *testing.T) {
 		{"short", hex.EncodeToString(want[:31]), 0o600, "want at least 32"},
 		{"empty", "", 0o600, "want at least 32"},
 		{"not hex", strings.Repeat("z", 64), 0o600, "not hex"},
+		{"not random", strings.Repeat("ab", 48), 0o600, "not random"},
 		{"huge", strings.Repeat("ab", maxSecretFile), 0o600, "larger than"},
 	}
 	for _, tt := range tests {

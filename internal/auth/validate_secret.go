@@ -39,11 +39,13 @@ var placeholderSecrets = []string{
 // random: a repeated character or pattern ("aaaa...", "abcabc..."), a run of
 // consecutive characters ("0123456789...", "abcdef..."), too few distinct
 // bytes, or a known placeholder such as "changeme", "secret" or
-// "your-256-bit-secret". A secret from `openssl rand -hex 32` passes (every
-// placeholder has a letter hex lacks, and the other rules refuse a random
-// hex secret with odds far below one in a billion); one from
-// `openssl rand -base64 32` contains a placeholder by chance about once in
-// a million. The error describes the problem without repeating the secret.
+// "your-256-bit-secret". The error describes the problem without repeating
+// the secret.
+//
+// A secret from `openssl rand -hex 32` passes: every placeholder has a
+// letter hex lacks, and the other rules refuse a random hex secret with
+// odds far below one in a billion. One from `openssl rand -base64 32`
+// contains a placeholder by chance about once in a million.
 func ValidateSecret(secret []byte) error {
 	if len(secret) < MinSecretLen {
 		return fmt.Errorf("auth: JWT secret is %d bytes, want at least %d random bytes (e.g. openssl rand -hex 32)", len(secret), MinSecretLen)

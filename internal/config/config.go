@@ -93,7 +93,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	}
 	var level, corsOrigins, loginRate, registerRate, trustedProxies string
 	str(&cfg.Addr, setting{"addr", "ADDR", "address to listen on"}, ":8080")
-	str(&cfg.DatabaseURL, setting{"database-url", "DATABASE_URL", "postgres://..., sqlite://PATH or file:PATH; empty: SQLite in ./data/mlapi.db"}, "")
+	str(&cfg.DatabaseURL, databaseURL, "")
 	str(&cfg.ModelDir, setting{"model-dir", "MODEL_DIR", "directory with model.json and input_schema.json; empty: the model built into the binary"}, "")
 	duration(&cfg.TokenTTL, setting{"token-ttl", "TOKEN_TTL", "lifetime of access tokens"}, 60*time.Minute)
 	str(&level, setting{"log-level", "LOG_LEVEL", "debug, info, warn or error"}, "info")
@@ -152,6 +152,17 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 		errs = append(errs, fmt.Errorf("hash wait %s: want between 1ms and 10s", cfg.HashWait))
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// databaseURL is the one database setting, shared by the server and the
+// sub-commands that open the database.
+var databaseURL = setting{"database-url", "DATABASE_URL", "postgres://..., sqlite://PATH or file:PATH; empty: SQLite in ./data/mlapi.db"}
+
+// DatabaseURLFlag defines --database-url on fs, defaulting to $DATABASE_URL,
+// exactly as the server reads it, for the sub-commands that open the
+// database.
+func DatabaseURLFlag(fs *flag.FlagSet, getenv func(string) string) *string {
+	return fs.String(databaseURL.flag, getenv(databaseURL.env), databaseURL.usage+" ($"+databaseURL.env+")")
 }
 
 // parseOrigins reads a comma-separated list of web origins. Each must be

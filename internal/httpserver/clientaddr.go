@@ -14,14 +14,16 @@ const maxForwardedHops = 32
 
 // ClientAddr puts the address of the client a request came from into its
 // context (auth.ClientAddrFrom), for the per-address limits and the access
-// log. It is the peer's address, unless the peer is one of the trusted
-// proxies: then X-Forwarded-For is read from the right, each trusted
-// proxy's hop is skipped, and the first address not in trusted is the
-// client. Only the trusted proxies' own entries are believed; whatever a
-// client wrote at the left of the header is never reached while an
-// untrusted address stands to its right. When every address in the header
-// is trusted, the left-most one is the client; when an entry is not an
-// address, the last address read before it is.
+// log. A request whose RemoteAddr is not an address gets none.
+//
+// The client is the peer, unless the peer is one of the trusted proxies.
+// Then X-Forwarded-For is read from the right, each trusted proxy's hop is
+// skipped, and the first address not in trusted is the client. Only the
+// trusted proxies' own entries are believed: whatever a client wrote at the
+// left of the header is never reached while an untrusted address stands to
+// its right. When every address in the header is trusted, the left-most one
+// is the client. When an entry is not an address, the last address read
+// before it is.
 func ClientAddr(trusted []netip.Prefix) Middleware {
 	isTrusted := func(addr netip.Addr) bool {
 		for _, p := range trusted {

@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -172,13 +174,21 @@ func Recover(logger *slog.Logger) Middleware {
 					if p == http.ErrAbortHandler {
 						panic(p)
 					}
-					logger.ErrorContext(r.Context(), "handler panic", "panic", p)
+					LogPanic(r.Context(), logger, "handler", p)
 					http.Error(w, "internal error", http.StatusInternalServerError)
 				}
 			}()
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// LogPanic logs a recovered panic with the stack of the goroutine that
+// recovered it, which still holds the panicking frames. Every recover in
+// the server logs through it, so a panic reads the same wherever it was
+// caught; where names the catcher ("handler", "resolver").
+func LogPanic(ctx context.Context, logger *slog.Logger, where string, p any) {
+	logger.ErrorContext(ctx, where+" panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 }
 
 // LimitBody refuses bodies over max bytes: at once with 413 when
@@ -214,11 +224,12 @@ func Timeout(d time.Duration) Middleware {
 // few hundred bytes, so anything far larger is refused before it is parsed.
 const maxAuthorizationBytes = 4 << 10
 
-// BearerToken puts the request's access token, if any, in its context. The
-// token is verified by the operations that need a caller, so that a stale
-// token does not stop a client from logging in again; a malformed header is
-// recorded for the same operations to refuse. Only a header far larger than
-// any token is refused here, before it is parsed.
+// BearerToken puts the request's access token, if any, in its context, or
+// records a malformed Authorization header for the operations that need a
+// caller to refuse. It refuses only a header far larger than any token,
+// with 401, before parsing it. The token is verified by the operations
+// that need a caller, not here, so that a stale token does not stop a
+// client from logging in again.
 func BearerToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")

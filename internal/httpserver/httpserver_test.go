@@ -111,6 +111,10 @@ func TestRecoverAnswers500(t *testing.T) {
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "boom") || !strings.Contains(logs.String(), "boom") {
 		t.Errorf("status %d body %q log %q", rec.Code, rec.Body, logs.String())
 	}
+	// The stack names the panicking function, not only the recoverer.
+	if !strings.Contains(logs.String(), "TestRecoverAnswers500.func1") {
+		t.Errorf("log has no stack through the panicking handler: %q", logs.String())
+	}
 }
 
 func TestReady(t *testing.T) {

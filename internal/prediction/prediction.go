@@ -88,20 +88,21 @@ func (s *Service) FeatureNames() []string {
 	return names
 }
 
-// Predict validates input (keyed by the model's feature names), predicts, and
-// logs the request and response in one step before returning. Input that
-// fails validation is logged too, and the caller gets a BAD_USER_INPUT error
+// Predict validates input (keyed by the model's feature names), predicts,
+// and logs the request and response in one step before returning. When
+// logging fails, it returns the error and no result. Input that fails
+// validation is logged too, and the caller gets a BAD_USER_INPUT error
 // wrapping the *model.ValidationError that names the offending fields (at
 // most model.MaxFieldErrors of them, the rest counted).
 func (s *Service) Predict(ctx context.Context, userID int64, input map[string]any) (*Result, error) {
 	return s.PredictReceived(ctx, userID, input, input)
 }
 
-// PredictReceived is Predict for a caller that decoded the client's input
-// into input, which the model validates, and can also give it as received:
-// the values the client sent (json.Number for numbers, with their text),
-// keyed like input. The request row keeps received, bounded (see
-// MaxStoredInput), so the log shows 130.00001 where the client sent it,
+// PredictReceived is Predict, logging the input as the client sent it.
+// input is the client's input as decoded, which the model validates.
+// received holds the values the client sent (json.Number for numbers, with
+// their text), keyed like input. The request row keeps received, bounded
+// by MaxStoredInput, so the log shows 130.00001 where the client sent it,
 // whatever input holds.
 func (s *Service) PredictReceived(ctx context.Context, userID int64, input, received map[string]any) (*Result, error) {
 	logged := encodeReceived(received, s.FeatureNames())
@@ -147,14 +148,14 @@ func (s *Service) PredictReceived(ctx context.Context, userID int64, input, rece
 	}, nil
 }
 
-// Refuse logs an input that the API refused before it reached Predict, for
-// problems the API's own typing found (a GraphQL Boolean given a number, a
-// field the API does not have), and returns the same BAD_USER_INPUT error
-// Predict would, naming those problems and every other one the model's
-// validation finds in input (keyed by feature names). The caller's problem
-// with a feature replaces the model's with it. When neither finds
-// anything wrong, Refuse logs nothing and returns nil: the caller's typing and
-// the model disagree, and the caller should report its own error.
+// Refuse logs an input that the API refused before it reached Predict, and
+// returns the same BAD_USER_INPUT error Predict would. problems are what
+// the API's own typing found (a GraphQL Boolean given a number, a field the
+// API does not have). The error names them and every other problem the
+// model's validation finds in input (keyed by feature names); the caller's
+// problem with a feature replaces the model's with it. When neither finds
+// anything wrong, Refuse logs nothing and returns nil: the caller's typing
+// and the model disagree, and the caller should report its own error.
 func (s *Service) Refuse(ctx context.Context, userID int64, input map[string]any, problems []model.FieldError) error {
 	return s.RefuseReceived(ctx, userID, input, input, problems)
 }
@@ -252,8 +253,17 @@ type Page struct {
 	HasNextPage bool
 }
 
-// MaxPageSize bounds how many requests one page returns.
-const MaxPageSize = 100
+// Page sizes of History. The store clamps every page to its MaxPageSize,
+// so that is the one source of the maximum. History refuses a larger first
+// rather than answering a shorter page than asked.
+const (
+	// MaxPageSize bounds how many requests one page returns.
+	MaxPageSize = store.MaxPageSize
+	// DefaultPageSize is the page a client that names no size gets. The
+	// schema repeats it as the default of requests(first:), which cannot
+	// refer to a Go constant; a graph test keeps the two equal.
+	DefaultPageSize = 20
+)
 
 // History returns the user's requests, newest first, after the given cursor
 // and created at or after since.

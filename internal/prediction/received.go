@@ -30,13 +30,14 @@ const (
 )
 
 // encodeReceived encodes an input as the client sent it, keyed by the
-// model's feature names (unknown fields under the names they came with),
-// with every number's text as it was written: a json.Number is copied, not
-// parsed. It never fails: what JSON cannot hold (a non-finite float) is
-// kept as a string. The result is at most about MaxStoredInput bytes: each
-// value is cut to MaxStoredValue bytes and each name to model.MaxFieldName,
-// the features are written first, and the unknown fields that do not fit
-// are counted in a final "(truncated)" entry.
+// model's feature names, unknown fields under the names they came with. It
+// never fails, and its result is at most about MaxStoredInput bytes.
+//
+// Every number's text is kept as it was written: a json.Number is copied,
+// not parsed. What JSON cannot hold (a non-finite float) is kept as a
+// string. Each value is cut to MaxStoredValue bytes and each name to
+// model.MaxFieldName. The features are written first, and the unknown
+// fields that do not fit are counted in a final "(truncated)" entry.
 func encodeReceived(received map[string]any, features []string) json.RawMessage {
 	isFeature := make(map[string]bool, len(features))
 	for _, f := range features {

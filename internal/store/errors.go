@@ -17,14 +17,25 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
+// Errors a caller decides on. ErrUserNotFound covers a user who does not
+// exist and one a query does not accept: disabled, or whose token a
+// TokenCheck refused. Storage does not decide what that means for the
+// caller's session; the account service does.
+var (
+	ErrUserNotFound     = apperr.New(apperr.NotFound, "user not found")
+	ErrRequestNotFound  = apperr.New(apperr.NotFound, "request not found")
+	ErrResponseNotFound = apperr.New(apperr.NotFound, "response not found")
+)
+
 // unavailableMessage is what a client is told when the database cannot serve
 // it right now; the cause stays in the error for the log.
 const unavailableMessage = "the database is unavailable, try again later"
 
-// classify turns err into apperr Unavailable when it says the database cannot
+// classify wraps err as apperr Unavailable when it says the database cannot
 // be reached or did not answer in time, and returns it unchanged otherwise:
-// application errors keep their code, anything else ends up INTERNAL. Every
-// method passes its errors through here, so the rule lives in one place.
+// application errors keep their code, and anything else ends up INTERNAL.
+// Every method passes its errors through here, so the rule lives in one
+// place.
 func classify(err error) error {
 	if err == nil {
 		return nil

@@ -9,13 +9,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/mlapi/mlapi/internal/apperr"
 	"github.com/uptrace/bun"
 )
-
-func errUserGone() error {
-	return apperr.New(apperr.Unauthenticated, "user is disabled or no longer exists")
-}
 
 // logPredictionPostgres checks the user and writes both rows in one
 // statement, so one round trip and no transaction: if the user is missing or
@@ -59,7 +54,7 @@ RETURNING id`
 
 // LogPrediction records a prediction: it checks that the user exists and is
 // enabled, and writes the request and its response, all or nothing. A
-// missing or disabled user is Unauthenticated, with nothing written. When ctx
+// missing or disabled user is ErrUserNotFound, with nothing written. When ctx
 // carries a TokenCheck (WithTokenCheck), a token revoked by then is refused
 // the same way. Both rows get the same created and updated time.
 func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPrediction, error) {
@@ -95,7 +90,7 @@ func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPredict
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return LoggedPrediction{}, errUserGone()
+		return LoggedPrediction{}, ErrUserNotFound
 	case err != nil:
 		return LoggedPrediction{}, classify(fmt.Errorf("log prediction: %w", err))
 	}
@@ -187,7 +182,7 @@ func (db *DB) Request(ctx context.Context, userID, requestID int64) (Request, er
 		Scan(ctx)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Request{}, apperr.New(apperr.NotFound, "request not found")
+		return Request{}, ErrRequestNotFound
 	case err != nil:
 		return Request{}, classify(fmt.Errorf("select request: %w", err))
 	}
@@ -206,7 +201,7 @@ func (db *DB) Response(ctx context.Context, userID, responseID int64) (Response,
 		Scan(ctx)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Response{}, apperr.New(apperr.NotFound, "response not found")
+		return Response{}, ErrResponseNotFound
 	case err != nil:
 		return Response{}, classify(fmt.Errorf("select response: %w", err))
 	}

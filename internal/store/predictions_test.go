@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -27,7 +28,7 @@ func TestLogPrediction(t *testing.T) {
 			ErrorCode:    new("BAD_USER_INPUT"),
 		}
 		for _, p := range []store.PredictionLog{okLog(u.ID, 25), invalid} {
-			t.Run(p.Status, func(t *testing.T) {
+			t.Run(string(p.Status), func(t *testing.T) {
 				before := count(t, db, "SELECT count(*) FROM requests")
 				logged := logPrediction(t, db, p)
 				wantCount(t, db, before+1, "SELECT count(*) FROM requests")
@@ -72,7 +73,9 @@ func TestLogPredictionRefusesGoneUser(t *testing.T) {
 		for name, id := range map[string]int64{"disabled": disabled.ID, "deleted": deleted.ID, "never existed": deleted.ID + 100} {
 			t.Run(name, func(t *testing.T) {
 				_, err := db.LogPrediction(ctx, okLog(id, 1))
-				wantError(t, err, apperr.Unauthenticated, "user is disabled or no longer exists")
+				if !errors.Is(err, store.ErrUserNotFound) {
+					t.Fatalf("LogPrediction = %v, want ErrUserNotFound", err)
+				}
 			})
 		}
 		wantCount(t, db, 0, "SELECT count(*) FROM requests")

@@ -2,9 +2,9 @@
 // PostgreSQL or an embedded SQLite.
 //
 // Every method takes the caller's context and bounds its work by it. Errors a
-// caller decides on are apperr values: Conflict, NotFound, Unauthenticated,
-// Invalid, and Unavailable for anything that says the database cannot be
-// reached right now (see classify); everything else is internal.
+// caller decides on are apperr values: Conflict, NotFound (the Err*NotFound
+// sentinels), Invalid, and Unavailable for anything that says the database
+// cannot be reached right now (see classify); everything else is internal.
 package store
 
 import (

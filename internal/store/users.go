@@ -17,8 +17,6 @@ func now() time.Time {
 	return time.Now().UTC().Truncate(time.Microsecond)
 }
 
-func errUserNotFound() error { return apperr.New(apperr.NotFound, "user not found") }
-
 // CreateUser adds an enabled user. A username taken in any letter case is a
 // Conflict; the database's unique index decides, so two concurrent
 // registrations of one name cannot both succeed.
@@ -144,11 +142,11 @@ func (db *DB) RevokeUserTokens(ctx context.Context, id int64) (User, error) {
 	})
 }
 
-// ChangePassword stores a new password hash for a user who is enabled and
-// still at the token's generation, the token not revoked, and bumps the
-// generation, revoking every token issued so far. A user who is missing,
-// disabled or whose token was revoked in the meantime is NotFound, and
-// nothing changes.
+// ChangePassword stores a new password hash and bumps the user's token
+// generation, revoking every token issued so far. It changes only a user
+// who is enabled and still at c's generation, and whose token c.TokenID is
+// not revoked. A user who is missing, disabled or whose token was revoked
+// in the meantime is NotFound, and nothing changes.
 func (db *DB) ChangePassword(ctx context.Context, id int64, c TokenCheck, passwordHash string) (User, error) {
 	if passwordHash == "" {
 		return User{}, fmt.Errorf("change password: the hash is empty")
@@ -175,7 +173,7 @@ func (db *DB) updateUser(ctx context.Context, what string, id int64, change func
 		Scan(ctx)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return User{}, errUserNotFound()
+		return User{}, ErrUserNotFound
 	case err != nil:
 		return User{}, classify(fmt.Errorf("%s: %w", what, err))
 	}
@@ -188,7 +186,7 @@ func (db *DB) findUser(ctx context.Context, how string, where func(*bun.SelectQu
 	err := db.ro.NewSelect().Model(&u).Apply(where).Limit(1).Scan(ctx)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return User{}, errUserNotFound()
+		return User{}, ErrUserNotFound
 	case err != nil:
 		return User{}, classify(fmt.Errorf("select user %s: %w", how, err))
 	}
@@ -222,7 +220,7 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 		return classify(fmt.Errorf("delete user: %w", err))
 	}
 	if n == 0 {
-		return errUserNotFound()
+		return ErrUserNotFound
 	}
 	return nil
 }

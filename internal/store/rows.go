@@ -7,20 +7,31 @@ import (
 	"github.com/uptrace/bun"
 )
 
+// Role is what a user may do, as the users.role column holds it. gqlgen.yml
+// binds the API's Role enum to these constants: a role added here needs its
+// GraphQL value there (and a place in the column's CHECK), or the API has no
+// name to answer it with.
+type Role string
+
 // Roles a user can have.
 const (
-	RoleUser  = "user"
-	RoleAdmin = "admin"
+	RoleUser  Role = "user"
+	RoleAdmin Role = "admin"
 )
 
-// Outcomes of a prediction, as Response.Status records them.
+// Status is the outcome of a prediction, as the responses.status column
+// holds it. gqlgen.yml binds the API's ResponseStatus enum to these
+// constants, as it does Role's.
+type Status string
+
+// Outcomes of a prediction.
 const (
 	// StatusOK: the model answered; Output is {"yhat_prob": "...", "yhat": "..."}
 	// and YhatProb and Yhat hold the same numbers.
-	StatusOK = "ok"
+	StatusOK Status = "ok"
 	// StatusInvalidInput: the input could not be used; ErrorCode says why and
 	// Output is the error the client was shown.
-	StatusInvalidInput = "invalid_input"
+	StatusInvalidInput Status = "invalid_input"
 )
 
 // User is an account. Usernames are unique regardless of case.
@@ -31,7 +42,7 @@ type User struct {
 	Username     string    `bun:"username"`
 	Email        string    `bun:"email"`
 	PasswordHash string    `bun:"password_hash" json:"-"`
-	Role         string    `bun:"role"`
+	Role         Role      `bun:"role"`
 	Enabled      bool      `bun:"enabled"`
 	CreatedAt    time.Time `bun:"created_datetime"`
 	UpdatedAt    time.Time `bun:"updated_datetime"`
@@ -74,7 +85,7 @@ type Response struct {
 	YhatProb     *float64        `bun:"yhat_prob"`
 	Yhat         *int            `bun:"yhat"`
 	ModelVersion string          `bun:"model_version"`
-	Status       string          `bun:"status"`
+	Status       Status          `bun:"status"`
 	ErrorCode    *string         `bun:"error_code"`
 	CreatedAt    time.Time       `bun:"created_datetime"`
 	UpdatedAt    time.Time       `bun:"updated_datetime"`
@@ -106,7 +117,7 @@ type NewUser struct {
 	Username     string
 	Email        string
 	PasswordHash string
-	Role         string
+	Role         Role
 }
 
 // PredictionLog is one prediction to record: the request's input and the
@@ -120,7 +131,7 @@ type PredictionLog struct {
 	YhatProb     *float64
 	Yhat         *int
 	ModelVersion string
-	Status       string
+	Status       Status
 	ErrorCode    *string
 }
 
@@ -156,7 +167,8 @@ type PageQuery struct {
 	Since *time.Time
 }
 
-// MaxPageSize is the largest page ListRequests returns.
+// MaxPageSize is the largest page ListRequests returns, and so the largest
+// the API serves (prediction.MaxPageSize is this constant).
 const MaxPageSize = 100
 
 // RequestPage is one page of a user's requests.
