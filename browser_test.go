@@ -16,12 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/client"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/mlapi/mlapi/internal/config"
+	"github.com/mlapi/mlapi/internal/store"
 )
 
 // browserTimeout bounds each browser test, Chromium's start included, and
@@ -101,7 +103,6 @@ func startBrowser(t *testing.T) context.Context {
 // tab is one browser tab that may reach the test's own servers and nothing
 // else: Fetch interception fails every other request, and records it.
 type tab struct {
-	t   *testing.T
 	ctx context.Context
 
 	mu      sync.Mutex
@@ -113,7 +114,7 @@ func openTab(t *testing.T, browser context.Context, servers ...*httptest.Server)
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
-	tb := &tab{t: t, ctx: ctx}
+	tb := &tab{ctx: ctx}
 	allowed := map[string]bool{}
 	for _, s := range servers {
 		u, err := url.Parse(s.URL)
@@ -180,25 +181,25 @@ document.addEventListener('securitypolicyviolation', (e) =>
 }
 
 // do runs steps, for at most waitTimeout.
-func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
-	tb.t.Helper()
+func (tb *tab) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		tb.screenshot("failed.png")
-		tb.t.Fatal(err)
+		tb.screenshot(t, "failed.png")
+		t.Fatal(err)
 	}
 }
 
 // eval evaluates expression in the page and decodes its value into T.
-func eval[T any](tb *tab, expression string) T {
-	tb.t.Helper()
+func eval[T any](t *testing.T, tb *tab, expression string) T {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expression, chromedp.EvalAwaitPromise))
 	if err != nil {
-		tb.screenshot("failed.png")
-		tb.t.Fatalf("%s: %v", expression, err)
+		tb.screenshot(t, "failed.png")
+		t.Fatalf("%s: %v", expression, err)
 	}
 	return v
 }
@@ -207,8 +208,8 @@ func eval[T any](tb *tab, expression string) T {
 // and returns it as a string. chromedp.Poll would compile the expression with
 // new Function, which a page whose CSP forbids eval refuses; Runtime.evaluate
 // is exempt.
-func (tb *tab) waitFor(what, expression string) string {
-	tb.t.Helper()
+func (tb *tab) waitFor(t *testing.T, what, expression string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
 	defer cancel()
 	probe := `(() => { try { return String((` + expression + `) || ''); } catch (e) { return ''; } })()`
@@ -220,8 +221,8 @@ func (tb *tab) waitFor(what, expression string) string {
 		select {
 		case <-ctx.Done():
 			// tb.ctx outlives ctx, so the screenshot shows what was there.
-			tb.screenshot("failed.png")
-			tb.t.Fatalf("waiting for %s: %v (last evaluation: %v)", what, ctx.Err(), err)
+			tb.screenshot(t, "failed.png")
+			t.Fatalf("waiting for %s: %v (last evaluation: %v)", what, ctx.Err(), err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -229,61 +230,60 @@ func (tb *tab) waitFor(what, expression string) string {
 
 // screenshot saves the page as name in the test's artifact directory, which
 // go test -artifacts -outputdir DIR keeps, for a person to look at.
-func (tb *tab) screenshot(name string) string {
-	tb.t.Helper()
+func (tb *tab) screenshot(t *testing.T, name string) string {
+	t.Helper()
 	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		tb.t.Logf("screenshot: %v", err)
+		t.Logf("screenshot: %v", err)
 		return ""
 	}
-	path := filepath.Join(tb.t.ArtifactDir(), name)
+	path := filepath.Join(t.ArtifactDir(), name)
 	if err := os.WriteFile(path, png, 0o644); err != nil {
-		tb.t.Logf("screenshot: %v", err)
+		t.Logf("screenshot: %v", err)
 		return ""
 	}
-	tb.t.Logf("screenshot: %s", path)
+	t.Logf("screenshot: %s", path)
 	return path
 }
 
 // checkStayedLocal fails the test when the page asked for anything outside
 // the test's servers, or broke its Content-Security-Policy.
-func (tb *tab) checkStayedLocal() {
-	tb.t.Helper()
+func (tb *tab) checkStayedLocal(t *testing.T) {
+	t.Helper()
 	tb.mu.Lock()
 	refused := append([]string(nil), tb.refused...)
 	tb.mu.Unlock()
 	if len(refused) > 0 {
-		tb.t.Errorf("the page requested %d URLs outside the test's servers: %q", len(refused), refused)
+		t.Errorf("the page requested %d URLs outside the test's servers: %q", len(refused), refused)
 	}
-	if v := eval[[]string](tb, `window.cspViolations || []`); len(v) > 0 {
-		tb.t.Errorf("Content-Security-Policy violations: %q", v)
+	if v := eval[[]string](t, tb, `window.cspViolations || []`); len(v) > 0 {
+		t.Errorf("Content-Security-Policy violations: %q", v)
 	}
 }
 
 func TestBrowserGraphiQL(t *testing.T) {
 	t.Parallel()
 	browser := startBrowser(t)
-	api := newTestAPI(t, "sqlite")
-	api.register("grace", "correct horse battery")
-	token := api.token("grace", "correct horse battery")
+	api := newTestAPI(t, store.SQLite)
+	_, token := api.user(t, "grace")
 
 	tb := openTab(t, browser, api.server)
-	tb.do(chromedp.Navigate(api.server.URL + "/"))
-	if title := eval[string](tb, `document.title`); title != "mlapi GraphiQL" {
+	tb.do(t, chromedp.Navigate(api.server.URL+"/"))
+	if title := eval[string](t, tb, `document.title`); title != "mlapi GraphiQL" {
 		t.Errorf("title %q, want mlapi GraphiQL", title)
 	}
 	// GraphiQL has rendered once its editors are there ("Loading…" is gone).
-	tb.waitFor("GraphiQL's query editor", `document.querySelector('.graphiql-query-editor .CodeMirror')`)
-	if loading := eval[bool](tb, `document.body.innerText.includes('Loading…')`); loading {
+	tb.waitFor(t, "GraphiQL's query editor", `document.querySelector('.graphiql-query-editor .CodeMirror')`)
+	if loading := eval[bool](t, tb, `document.body.innerText.includes('Loading…')`); loading {
 		t.Error(`the page still says "Loading…"`)
 	}
 	// The schema loads through the page's own fetcher.
-	tb.do(chromedp.Click(chromedp.CSS(`.graphiql-sidebar button[aria-label="Show Documentation Explorer"]`)))
-	tb.waitFor("the schema in the documentation explorer",
+	tb.do(t, chromedp.Click(chromedp.CSS(`.graphiql-sidebar button[aria-label="Show Documentation Explorer"]`)))
+	tb.waitFor(t, "the schema in the documentation explorer",
 		`[...document.querySelectorAll('.graphiql-doc-explorer a')].some((a) => a.textContent === 'Mutation')`)
 
 	// The default document shows the whole flow, and runs against this API.
-	defaultQuery := eval[string](tb, `document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()`)
+	defaultQuery := eval[string](t, tb, `document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()`)
 	for _, op := range []string{"mutation Register", "mutation Token", "mutation Predict", "query Me"} {
 		if !strings.Contains(defaultQuery, op) {
 			t.Errorf("the default document lacks %q:\n%s", op, defaultQuery)
@@ -294,8 +294,8 @@ func TestBrowserGraphiQL(t *testing.T) {
 	// The header editor is the visible one of the editor tools, once its tab
 	// is chosen; it starts with the token's placeholder.
 	const headerEditor = `document.querySelector('.graphiql-editor-tool[aria-label="Headers"] .graphiql-editor:not(.hidden) .CodeMirror')`
-	tb.do(chromedp.Click(chromedp.Search(`//div[contains(@class, "graphiql-editor-tools")]//button[text()="Headers"]`)))
-	headers := tb.waitFor("the header editor", headerEditor+` && `+headerEditor+`.CodeMirror.getValue()`)
+	tb.do(t, chromedp.Click(chromedp.Search(`//div[contains(@class, "graphiql-editor-tools")]//button[text()="Headers"]`)))
+	headers := tb.waitFor(t, "the header editor", headerEditor+` && `+headerEditor+`.CodeMirror.getValue()`)
 	if !strings.Contains(headers, "Bearer <token") {
 		t.Errorf("the header editor holds %q, want the token's placeholder", headers)
 	}
@@ -303,16 +303,16 @@ func TestBrowserGraphiQL(t *testing.T) {
 	// Fill both editors through their CodeMirror instances, which GraphiQL
 	// listens to, as if the user had typed.
 	headerJSON, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
-	eval[chromedp.Void](tb, fmt.Sprintf(`(() => {
+	eval[chromedp.Void](t, tb, fmt.Sprintf(`(() => {
   %s.CodeMirror.setValue(%q);
   document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('{ me { username } }');
 })()`, headerEditor, headerJSON))
 	// GraphiQL takes the edit in asynchronously: until it has, the button
 	// still offers a menu of the default document's four operations.
-	tb.waitFor("GraphiQL to take the new query", `!document.querySelector('.graphiql-execute-button').hasAttribute('aria-haspopup')`)
-	tb.do(chromedp.Click(chromedp.CSS(".graphiql-execute-button")))
+	tb.waitFor(t, "GraphiQL to take the new query", `!document.querySelector('.graphiql-execute-button').hasAttribute('aria-haspopup')`)
+	tb.do(t, chromedp.Click(chromedp.CSS(".graphiql-execute-button")))
 
-	answer := tb.waitFor("the result", `(() => {
+	answer := tb.waitFor(t, "the result", `(() => {
   const v = document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue();
   return v.includes('"me"') || v.includes('errors') ? v : '';
 })()`)
@@ -324,8 +324,8 @@ func TestBrowserGraphiQL(t *testing.T) {
 	if err := json.Unmarshal([]byte(answer), &result); err != nil || result.Data.Me.Username != "grace" {
 		t.Errorf("the result pane shows %s, want grace's username", answer)
 	}
-	tb.screenshot("graphiql.png")
-	tb.checkStayedLocal()
+	tb.screenshot(t, "graphiql.png")
+	tb.checkStayedLocal(t)
 }
 
 // checkDefaultDocument runs the default document's operations, as a user of
@@ -334,8 +334,7 @@ func checkDefaultDocument(t *testing.T, api *testAPI, document string) {
 	t.Helper()
 	var token string
 	for _, op := range []string{"Register", "Token", "Predict", "Me"} {
-		body, _ := json.Marshal(map[string]any{"query": document, "operationName": op})
-		resp := api.raw(token, "application/json", body)
+		resp := api.post(t, token, document, client.Operation(op))
 		if resp.Status != http.StatusOK || len(resp.Errors) > 0 {
 			t.Fatalf("the default document's %s: %d %s", op, resp.Status, resp.Raw)
 		}
@@ -392,16 +391,15 @@ func TestBrowserCrossOrigin(t *testing.T) {
 	// while parallel subtests would wait for a slot.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			api := newTestAPI(t, "sqlite", func(c *config.Config) { c.CORSOrigins = tt.origins })
-			api.register("lin", "correct horse battery")
-			token := api.token("lin", "correct horse battery")
+			api := newTestAPI(t, store.SQLite, func(c *config.Config) { c.CORSOrigins = tt.origins })
+			_, token := api.user(t, "lin")
 			var model struct{ Version string }
-			api.post("", `{ model { version } }`, nil).field(t, "model", &model)
+			api.post(t, "", `{ model { version } }`).field(t, "model", &model)
 			posts := countPosts(t, api)
 
 			tb := openTab(t, browser, site, api.server)
-			tb.do(chromedp.Navigate(site.URL + "/?" + url.Values{"api": {api.server.URL}, "token": {token}}.Encode()))
-			got := tb.waitFor("the fetch's outcome", `document.querySelector('#outcome.done') && document.querySelector('#outcome').textContent`)
+			tb.do(t, chromedp.Navigate(site.URL+"/?"+url.Values{"api": {api.server.URL}, "token": {token}}.Encode()))
+			got := tb.waitFor(t, "the fetch's outcome", `document.querySelector('#outcome.done') && document.querySelector('#outcome').textContent`)
 
 			if tt.allowed {
 				if got != "version "+model.Version {
@@ -416,7 +414,7 @@ func TestBrowserCrossOrigin(t *testing.T) {
 					t.Errorf("%d POST /query from a refused origin reached the API", n-posts)
 				}
 			}
-			tb.checkStayedLocal()
+			tb.checkStayedLocal(t)
 		})
 	}
 }
@@ -425,11 +423,7 @@ func TestBrowserCrossOrigin(t *testing.T) {
 func countPosts(t *testing.T, api *testAPI) int {
 	t.Helper()
 	n := 0
-	for line := range strings.Lines(api.logs.String()) {
-		var entry struct{ Msg, Method, Path string }
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			t.Fatalf("log line is not JSON: %q", line)
-		}
+	for _, entry := range api.logLines(t) {
 		if entry.Msg == "request" && entry.Method == http.MethodPost && entry.Path == "/query" {
 			n++
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -85,33 +87,75 @@ func TestScoreCommand(t *testing.T) {
 
 func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects(t) {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			url := storetest.URL(t, dialect)
-			getenv := func(k string) string {
-				if k == "DATABASE_URL" {
-					return url
-				}
-				return ""
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		url := storetest.URL(t, dialect)
+		getenv := func(k string) string {
+			if k == "DATABASE_URL" {
+				return url
+			}
+			return ""
+		}
+		// Each step runs after the ones before it, on the same database.
+		steps := []struct {
+			args        []string
+			env         func(string) string
+			want, never string // in the output, and never in it
+		}{
+			{args: []string{"migrate", "status"}, want: "pending", never: "applied"},
+			{args: []string{"migrate"}, want: "migrations applied"},
+			{args: []string{"migrate", "status"}, want: "applied", never: "pending"},
+			// down reverts the group the last up applied: here, every
+			// migration. The flag serves as $DATABASE_URL does.
+			{args: []string{"migrate", "down", "--database-url", url}, env: func(string) string { return "" }, want: "reverted "},
+			{args: []string{"migrate", "status"}, want: "pending", never: "applied"},
+			{args: []string{"migrate", "down"}, want: "nothing to revert"},
+		}
+		for _, step := range steps {
+			env := getenv
+			if step.env != nil {
+				env = step.env
 			}
 			var out bytes.Buffer
-			if err := run(context.Background(), []string{"migrate", "status"}, getenv, nil, &out, io.Discard); err != nil {
-				t.Fatal(err)
+			if err := run(context.Background(), step.args, env, nil, &out, io.Discard); err != nil {
+				t.Fatalf("%v: %v", step.args, err)
 			}
-			if !strings.Contains(out.String(), "pending") || strings.Contains(out.String(), "applied") {
-				t.Errorf("status before migrating:\n%s", out.String())
+			if !strings.Contains(out.String(), step.want) || (step.never != "" && strings.Contains(out.String(), step.never)) {
+				t.Errorf("%v printed %q, want %q and no %q", step.args, out.String(), step.want, step.never)
 			}
-			out.Reset()
-			if err := run(context.Background(), []string{"migrate"}, getenv, nil, &out, io.Discard); err != nil {
-				t.Fatal(err)
+		}
+	})
+}
+
+// TestSubcommandUsage: each sub-command's -h prints its own usage, and
+// stray or unknown arguments are refused with it.
+func TestSubcommandUsage(t *testing.T) {
+	t.Parallel()
+	noEnv := func(string) string { return "" }
+	tests := []struct {
+		args      []string
+		wantHelp  bool   // -h: flag.ErrHelp, usage on stderr
+		wantUsage string // in stderr, or in the error
+	}{
+		{args: []string{"migrate", "-h"}, wantHelp: true, wantUsage: "usage: mlapi migrate [up|status|down]"},
+		{args: []string{"migrate", "status", "-h"}, wantHelp: true, wantUsage: "-database-url"},
+		{args: []string{"user", "create", "-h"}, wantHelp: true, wantUsage: "usage: mlapi user create"},
+		{args: []string{"migrate", "sideways"}, wantUsage: "usage: mlapi migrate"},
+		{args: []string{"migrate", "up", "extra"}, wantUsage: "unexpected arguments: extra"},
+		{args: []string{"user", "promote", "--username", "ada"}, wantUsage: "usage: mlapi user create"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			var stderr bytes.Buffer
+			err := run(context.Background(), tt.args, noEnv, strings.NewReader(""), io.Discard, &stderr)
+			if tt.wantHelp != errors.Is(err, flag.ErrHelp) {
+				t.Fatalf("err = %v, want ErrHelp: %v", err, tt.wantHelp)
 			}
-			out.Reset()
-			if err := run(context.Background(), []string{"migrate", "status"}, getenv, nil, &out, io.Discard); err != nil {
-				t.Fatal(err)
+			if err == nil {
+				t.Fatal("accepted")
 			}
-			if !strings.Contains(out.String(), "applied") || strings.Contains(out.String(), "pending") {
-				t.Errorf("status after migrating:\n%s", out.String())
+			if got := stderr.String() + err.Error(); !strings.Contains(got, tt.wantUsage) {
+				t.Errorf("stderr and error %q, want %q", got, tt.wantUsage)
 			}
 		})
 	}
@@ -121,66 +165,63 @@ func TestMigrateCommand(t *testing.T) {
 // them, which the API refuses to do.
 func TestUserCommand(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects(t) {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			url := storetest.URL(t, dialect)
-			getenv := func(k string) string {
-				if k == "DATABASE_URL" {
-					return url
-				}
-				return ""
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		url := storetest.URL(t, dialect)
+		getenv := func(k string) string {
+			if k == "DATABASE_URL" {
+				return url
 			}
-			user := func(args ...string) string {
-				t.Helper()
-				var out bytes.Buffer
-				stdin := strings.NewReader("plum-violet-17-harbour\n")
-				if err := run(context.Background(), append([]string{"user"}, args...), getenv, stdin, &out, io.Discard); err != nil {
-					t.Fatalf("user %v: %v", args, err)
-				}
-				return out.String()
+			return ""
+		}
+		user := func(args ...string) string {
+			t.Helper()
+			var out bytes.Buffer
+			stdin := strings.NewReader("plum-violet-17-harbour\n")
+			if err := run(context.Background(), append([]string{"user"}, args...), getenv, stdin, &out, io.Discard); err != nil {
+				t.Fatalf("user %v: %v", args, err)
 			}
-			user("create", "--admin", "--username", "root", "--email", "root@example.com")
-			user("create", "--admin", "--username", "deputy", "--email", "deputy@example.com")
+			return out.String()
+		}
+		user("create", "--admin", "--username", "root", "--email", "root@example.com")
+		user("create", "--admin", "--username", "deputy", "--email", "deputy@example.com")
 
-			db, err := store.Open(context.Background(), url, store.Options{})
+		db, err := store.Open(context.Background(), url, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		read := func() store.User {
+			t.Helper()
+			u, err := db.UserByUsername(context.Background(), "deputy")
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
-			read := func() store.User {
-				t.Helper()
-				u, err := db.UserByUsername(context.Background(), "deputy")
-				if err != nil {
-					t.Fatal(err)
-				}
-				return u
+			return u
+		}
+		created := read()
+		steps := []struct {
+			args  []string
+			check func(u store.User) bool
+		}{
+			{args: []string{"disable"}, check: func(u store.User) bool { return !u.Enabled && u.TokenGeneration > created.TokenGeneration }},
+			{args: []string{"enable"}, check: func(u store.User) bool { return u.Enabled }},
+			{args: []string{"revoke-tokens"}, check: func(u store.User) bool { return u.TokenGeneration > created.TokenGeneration+1 }},
+		}
+		for _, step := range steps {
+			if out := user(append(step.args, "--username", "deputy")...); !strings.Contains(out, `"deputy"`) {
+				t.Errorf("%v said %q", step.args, out)
 			}
-			created := read()
-			steps := []struct {
-				args  []string
-				check func(u store.User) bool
-			}{
-				{args: []string{"disable"}, check: func(u store.User) bool { return !u.Enabled && u.TokenGeneration > created.TokenGeneration }},
-				{args: []string{"enable"}, check: func(u store.User) bool { return u.Enabled }},
-				{args: []string{"revoke-tokens"}, check: func(u store.User) bool { return u.TokenGeneration > created.TokenGeneration+1 }},
+			if u := read(); !step.check(u) {
+				t.Errorf("after %v: %+v", step.args, u)
 			}
-			for _, step := range steps {
-				if out := user(append(step.args, "--username", "deputy")...); !strings.Contains(out, `"deputy"`) {
-					t.Errorf("%v said %q", step.args, out)
-				}
-				if u := read(); !step.check(u) {
-					t.Errorf("after %v: %+v", step.args, u)
-				}
-			}
-			user("delete", "--username", "deputy")
-			if _, err := db.UserByUsername(context.Background(), "deputy"); err == nil {
-				t.Error("deputy still exists after delete")
-			}
-			err = run(context.Background(), []string{"user", "disable", "--username", "nobody"}, getenv, nil, io.Discard, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), "nobody") {
-				t.Errorf("disable of an unknown user: %v", err)
-			}
-		})
-	}
+		}
+		user("delete", "--username", "deputy")
+		if _, err := db.UserByUsername(context.Background(), "deputy"); err == nil {
+			t.Error("deputy still exists after delete")
+		}
+		err = run(context.Background(), []string{"user", "disable", "--username", "nobody"}, getenv, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "nobody") {
+			t.Errorf("disable of an unknown user: %v", err)
+		}
+	})
 }

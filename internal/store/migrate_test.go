@@ -126,35 +126,32 @@ func TestMigrationsRollBackAndReapply(t *testing.T) {
 func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
 	all := allMigrations(t)
-	for _, dialect := range storetest.Dialects(t) {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			databaseURL := storetest.URL(t, dialect)
-			const processes = 4
-			dbs := make([]*store.DB, processes)
-			for i := range dbs {
-				db, err := store.Open(t.Context(), databaseURL, store.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				dbs[i] = db
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		databaseURL := storetest.URL(t, dialect)
+		const processes = 4
+		dbs := make([]*store.DB, processes)
+		for i := range dbs {
+			db, err := store.Open(t.Context(), databaseURL, store.Options{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			errs := make([]error, processes)
-			var wg sync.WaitGroup
-			for i, db := range dbs {
-				wg.Go(func() { errs[i] = db.Migrate(t.Context()) })
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		errs := make([]error, processes)
+		var wg sync.WaitGroup
+		for i, db := range dbs {
+			wg.Go(func() { errs[i] = db.Migrate(t.Context()) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("process %d: %v", i, err)
 			}
-			wg.Wait()
-			for i, err := range errs {
-				if err != nil {
-					t.Errorf("process %d: %v", i, err)
-				}
-			}
-			wantStatus(t, dbs[0], all, nil)
-			wantCount(t, dbs[0], len(all), "SELECT count(*) FROM bun_migrations")
-		})
-	}
+		}
+		wantStatus(t, dbs[0], all, nil)
+		wantCount(t, dbs[0], len(all), "SELECT count(*) FROM bun_migrations")
+	})
 }
 
 func TestMigrateWaitsForTheLock(t *testing.T) {

@@ -230,71 +230,65 @@ func TestExpiredContextIsUnavailable(t *testing.T) {
 // deadline, then fails as Unavailable.
 func TestExhaustedPoolIsUnavailable(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects(t) {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			db := openWith(t, storetest.URL(t, dialect), store.Options{MaxOpenConns: 1})
-			u := createUser(t, db, "ada")
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db := openWith(t, storetest.URL(t, dialect), store.Options{MaxOpenConns: 1})
+		u := createUser(t, db, "ada")
 
-			// Hold the only connection of each pool (on PostgreSQL they are one).
-			reader, err := store.Reader(db).Conn(t.Context())
+		// Hold the only connection of each pool (on PostgreSQL they are one).
+		reader, err := store.Reader(db).Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reader.Close()
+		if store.Writer(db) != store.Reader(db) {
+			writer, err := store.Writer(db).Conn(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer reader.Close()
-			if store.Writer(db) != store.Reader(db) {
-				writer, err := store.Writer(db).Conn(t.Context())
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer writer.Close()
-			}
+			defer writer.Close()
+		}
 
-			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-			defer cancel()
-			_, err = db.UserByID(ctx, u.ID)
-			wantCode(t, err, apperr.Unavailable)
-			_, err = db.LogPrediction(ctx, okLog(u.ID, 1))
-			wantCode(t, err, apperr.Unavailable)
-		})
-	}
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		_, err = db.UserByID(ctx, u.ID)
+		wantCode(t, err, apperr.Unavailable)
+		_, err = db.LogPrediction(ctx, okLog(u.ID, 1))
+		wantCode(t, err, apperr.Unavailable)
+	})
 }
 
 // A query stuck behind a lock is cut off at the caller's deadline.
 func TestSlowDatabaseIsUnavailable(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects(t) {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			databaseURL := storetest.URL(t, dialect)
-			db := openWith(t, databaseURL, store.Options{})
-			u := createUser(t, db, "ada")
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		databaseURL := storetest.URL(t, dialect)
+		db := openWith(t, databaseURL, store.Options{})
+		u := createUser(t, db, "ada")
 
-			// Another session takes the lock a prediction needs and keeps it.
-			// On SQLite that is the file's write lock, which the writer's
-			// transaction holds from BEGIN IMMEDIATE on; the prediction then
-			// comes through a second handle, like another process's.
-			other := db
-			if dialect == store.SQLite {
-				other = openWith(t, databaseURL, store.Options{})
-			}
-			tx, err := store.Writer(db).BeginTx(t.Context(), nil)
-			if err != nil {
+		// Another session takes the lock a prediction needs and keeps it.
+		// On SQLite that is the file's write lock, which the writer's
+		// transaction holds from BEGIN IMMEDIATE on; the prediction then
+		// comes through a second handle, like another process's.
+		other := db
+		if dialect == store.SQLite {
+			other = openWith(t, databaseURL, store.Options{})
+		}
+		tx, err := store.Writer(db).BeginTx(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if dialect == store.Postgres {
+			if _, err := tx.ExecContext(t.Context(), "LOCK TABLE requests IN ACCESS EXCLUSIVE MODE"); err != nil {
 				t.Fatal(err)
 			}
-			defer tx.Rollback()
-			if dialect == store.Postgres {
-				if _, err := tx.ExecContext(t.Context(), "LOCK TABLE requests IN ACCESS EXCLUSIVE MODE"); err != nil {
-					t.Fatal(err)
-				}
-			}
+		}
 
-			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-			defer cancel()
-			_, err = other.LogPrediction(ctx, okLog(u.ID, 1))
-			wantCode(t, err, apperr.Unavailable)
-		})
-	}
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		_, err = other.LogPrediction(ctx, okLog(u.ID, 1))
+		wantCode(t, err, apperr.Unavailable)
+	})
 }
 
 // When PostgreSQL drops every connection (a restart, a failover), the pool

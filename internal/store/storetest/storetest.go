@@ -43,28 +43,42 @@ type Named struct {
 // is configured, a PostgreSQL one; they are closed and removed when t ends.
 func Open(t testing.TB) []Named {
 	t.Helper()
-	dbs := []Named{{Name: store.SQLite, DB: open(t, OpenSQLiteURL(t))}}
-	if adminURL := postgresAdminURL(t); adminURL != "" {
-		dbs = append(dbs, Named{Name: store.Postgres, DB: open(t, createPostgresDatabase(t, adminURL))})
+	var dbs []Named
+	for _, dialect := range dialects(t) {
+		dbs = append(dbs, Named{Name: dialect, DB: open(t, URL(t, dialect))})
 	}
 	return dbs
 }
 
-// Run runs test once per database of Open, each as a parallel subtest with
-// databases of its own.
-func Run(t *testing.T, test func(t *testing.T, db *store.DB)) {
+// ForEachDialect runs test once per database Open would return, each as a
+// parallel subtest named for its dialect. It is the one way a test runs "on
+// every database": SQLite always, PostgreSQL when TEST_DATABASE_URL is set,
+// and under CI=true a missing TEST_DATABASE_URL fails t instead of quietly
+// leaving PostgreSQL out. test opens what it needs through URL, for its own
+// store.Options, an unmigrated database or a server of its own; Run gives it
+// a migrated one.
+func ForEachDialect(t *testing.T, test func(t *testing.T, dialect string)) {
 	t.Helper()
-	for _, dialect := range Dialects(t) {
+	for _, dialect := range dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			test(t, open(t, URL(t, dialect)))
+			test(t, dialect)
 		})
 	}
 }
 
-// Dialects lists the databases Open would return, for tests that open them
-// through URL themselves (with their own store.Options, or unmigrated).
-func Dialects(t testing.TB) []string {
+// Run is ForEachDialect with a fresh, migrated, empty database of each
+// dialect.
+func Run(t *testing.T, test func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	ForEachDialect(t, func(t *testing.T, dialect string) {
+		test(t, open(t, URL(t, dialect)))
+	})
+}
+
+// dialects lists SQLite, and PostgreSQL when TEST_DATABASE_URL is set: the
+// one place that decides which databases a test runs on.
+func dialects(t testing.TB) []string {
 	t.Helper()
 	dialects := []string{store.SQLite}
 	if postgresAdminURL(t) != "" {
