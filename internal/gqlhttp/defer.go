@@ -10,13 +10,14 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Deferral delivers @defer's fields in the one answer, which the incremental
-// delivery specification allows a server to do. gqlgen v0.17.98 cannot be
-// trusted to stream them: in a mutation it answers them null (non-null
-// fields included); in a query it leaves its own fields in the first part as
-// nulls and never sends them again; and a stream cut short (a client that
-// leaves, the request deadline) can leave the handler waiting forever on a
-// deferred result its generated code receives without a context.
+// Deferral is the handler extension that delivers @defer's fields in the
+// one answer, which the incremental delivery specification allows a server
+// to do. It exists because gqlgen v0.17.98 cannot be trusted to stream
+// them. In a mutation it answers them null, non-null fields included. In a
+// query it leaves its own fields in the first part as nulls and never sends
+// them again. And a stream cut short (a client that leaves, the request
+// deadline) can leave the handler waiting forever on a deferred result its
+// generated code receives without a context.
 type Deferral struct {
 	schema *ast.Schema
 }

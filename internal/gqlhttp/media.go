@@ -39,12 +39,13 @@ func (m mediaType) requestErrorStatus() int {
 	return http.StatusOK
 }
 
-// negotiate reads an Accept header. The JSON type with the higher quality
-// wins; on a tie, or for a bare */* or application/*, the ones that name a
-// type win over wildcards and application/graphql-response+json over
-// application/json. With no Accept header, or none we serve, the answer is
-// application/json, as the specification asks of servers that still serve
-// older clients.
+// negotiate picks the media type of the answer from an Accept header. Of
+// application/graphql-response+json and application/json, the one with the
+// higher quality wins, application/graphql-response+json on a tie.
+// Wildcards (*/*, application/*) are ignored, so a type named explicitly
+// wins over them. With no Accept header, or none naming a type we serve,
+// the answer is application/json, as the specification asks of servers
+// that still serve older clients.
 func negotiate(accept string) mediaType {
 	var m mediaType
 	bestJSON, bestGraphQL := -1.0, -1.0

@@ -43,8 +43,9 @@ const DefaultMaxResponseBytes = 4 << 20
 // every request it is given, refusing with the right status what the
 // specification does not allow, so mount it on the endpoint's path alone.
 type Transport struct {
-	// MaxResponseBytes bounds one answer as written: a larger one is replaced by a RESPONSE_TOO_LARGE
-	// error. Zero means DefaultMaxResponseBytes.
+	// MaxResponseBytes bounds one answer as written: a larger one is
+	// replaced by a RESPONSE_TOO_LARGE error. Zero means
+	// DefaultMaxResponseBytes.
 	MaxResponseBytes int
 }
 
@@ -98,9 +99,10 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 // maxKindTokens bounds the parse that finds a refused document's operation.
 const maxKindTokens = 15000
 
-// operationKind is the kind of the operation a request runs: from the
-// operation context, or, for a document that validation refused (gqlgen
-// then leaves no operation), from parsing it again; empty when unknown.
+// operationKind returns the kind of the operation a request runs, or ""
+// when it is unknown. It reads the operation context, or, for a document
+// that validation refused (gqlgen then leaves no operation), parses the
+// document again.
 func operationKind(op *graphql.OperationContext, params *graphql.RawParams) ast.Operation {
 	if op != nil && op.Operation != nil {
 		return op.Operation.Operation
