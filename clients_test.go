@@ -31,7 +31,8 @@ import (
 // TestRealClients runs the real npm GraphQL clients in clients/ against the
 // built binary, each on its default settings: graphql-http's GraphQL-over-HTTP
 // audit, Apollo Client 3 (auth link, automatic persisted queries, normalized
-// cache with Relay pagination, @defer), urql, graphql-request, and GraphQL Code
+// cache with Relay pagination, @defer), urql, graphql-request, graphql-ws
+// (the requestLogged subscription over a websocket), and GraphQL Code
 // Generator's client preset type-checked by tsc. It needs Node.js 20+ and npm:
 // without them it is skipped, except under CI=true, where it fails.
 func TestRealClients(t *testing.T) {
@@ -53,6 +54,8 @@ func TestRealClients(t *testing.T) {
 		{name: "apollo", cmds: [][]string{{"node", "apollo.mjs"}}},
 		{name: "urql", cmds: [][]string{{"node", "urql.mjs"}}},
 		{name: "graphql-request", cmds: [][]string{{"node", "graphql-request.mjs"}}},
+		// Node.js 20's WebSocket is behind the flag; later versions accept it.
+		{name: "graphql-ws", cmds: [][]string{{"node", "--experimental-websocket", "graphql-ws.mjs"}}},
 		{
 			name:  "codegen and tsc",
 			cmds:  [][]string{{"npm", "run", "--silent", "codegen"}, {"npm", "run", "--silent", "typecheck"}},

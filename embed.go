@@ -11,7 +11,7 @@ import (
 // servedModel is the model shipped in model/, built into the binary so that
 // it runs from anywhere with no files beside it.
 //
-//go:embed model/model.json model/input_schema.json
+//go:embed model/model.json model/input_schema.json model/reference.json
 var servedModel embed.FS
 
 // loadModel loads the model in dir, or the built-in one when dir is empty.

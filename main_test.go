@@ -28,6 +28,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/mlapi/mlapi/internal/config"
+	"github.com/mlapi/mlapi/internal/live"
 	"github.com/mlapi/mlapi/internal/store"
 	"github.com/mlapi/mlapi/internal/store/storetest"
 )
@@ -327,6 +328,7 @@ type testAPI struct {
 	url    string  // the database's URL
 	tables *sql.DB // the database on connections of its own, as an operator inspects it
 	logs   *syncBuffer
+	live   *live.Broker // the subscriptions, for tests to wait on
 }
 
 // newTestAPI starts the API on a fresh database of dialect, its
@@ -349,13 +351,14 @@ func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *t
 	server := httptest.NewServer(a.handler)
 	tables := openTables(t, databaseURL)
 	t.Cleanup(func() {
+		a.live.Close() // ends the streams server.Close would wait for
 		server.Close()
 		tables.Close()
 		a.db.Close()
 	})
 	return &testAPI{
 		endpoint: endpoint{base: server.URL, client: server.Client()},
-		server:   server, db: a.db, url: databaseURL, tables: tables, logs: logs,
+		server:   server, db: a.db, url: databaseURL, tables: tables, logs: logs, live: a.live,
 	}
 }
 
@@ -379,7 +382,7 @@ func startWith(t *testing.T, cfg config.Config) (http.Handler, error) {
 	}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if a != nil {
-		t.Cleanup(func() { a.db.Close() })
+		t.Cleanup(func() { a.close() })
 		return a.handler, err
 	}
 	return nil, err

@@ -22,11 +22,15 @@ import (
 	"github.com/mlapi/mlapi/internal/account"
 	"github.com/mlapi/mlapi/internal/auth"
 	"github.com/mlapi/mlapi/internal/config"
+	"github.com/mlapi/mlapi/internal/drift"
+	"github.com/mlapi/mlapi/internal/export"
 	"github.com/mlapi/mlapi/internal/gqlhttp"
 	"github.com/mlapi/mlapi/internal/graphiql"
 	"github.com/mlapi/mlapi/internal/httpserver"
+	"github.com/mlapi/mlapi/internal/live"
 	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/prediction"
+	"github.com/mlapi/mlapi/internal/stats"
 	"github.com/mlapi/mlapi/internal/store"
 )
 
@@ -54,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return serve(ctx, args[1:], getenv, stderr)
 		case "score":
 			return scoreCommand(ctx, args[1:], stdin, stdout, stderr)
+		case "reference":
+			return referenceCommand(args[1:], stdout, stderr)
 		case "migrate":
 			return migrateCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "user":
@@ -80,6 +86,15 @@ type app struct {
 	handler http.Handler
 	limits  httpserver.Config
 	db      *store.DB
+	// live holds the subscriptions; close it before the server drains, so
+	// that streams end, and before db.
+	live *live.Broker
+}
+
+// close ends the subscriptions, then closes the database.
+func (a *app) close() error {
+	a.live.Close()
+	return a.db.Close()
 }
 
 // newApp loads the model, opens and migrates the database, and assembles the
@@ -98,20 +113,31 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 	}
 	logger.Info("database ready", "database", store.Redact(cfg.DatabaseURL), "dialect", db.Dialect())
 	limits := httpserver.DefaultConfig(cfg.Addr)
-	handler, err := newHandler(cfg, limits, logger, m, db)
+	broker, err := live.Open(ctx, db.Dialect(), cfg.DatabaseURL, live.Options{Logger: logger})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &app{handler: handler, limits: limits, db: db}, nil
+	handler, err := newHandler(cfg, limits, logger, m, db, broker)
+	if err != nil {
+		broker.Close()
+		db.Close()
+		return nil, err
+	}
+	return &app{handler: handler, limits: limits, db: db, live: broker}, nil
 }
 
-func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger, m *model.Model, db *store.DB) (http.Handler, error) {
-	accounts, err := newAccounts(cfg, db)
+// newHandler assembles the handler. Predictions and account changes go to
+// the database through broker's decorators, which announce them to the
+// subscriptions once committed.
+func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger, m *model.Model, db *store.DB, broker *live.Broker) (http.Handler, error) {
+	accounts, err := newAccounts(cfg, db, broker.Users(db))
 	if err != nil {
 		return nil, err
 	}
-	resolver, err := graph.NewResolver(accounts, prediction.NewService(m, db), m.Info())
+	resolver, err := graph.NewResolver(accounts, prediction.NewService(m, broker.PredictionLog(db)), m.Info(),
+		graph.WithLive(broker, graph.DefaultRecheck, logger), graph.WithStats(stats.NewService(db)),
+		graph.WithDrift(drift.NewService(db, m.Info().Reference)))
 	if err != nil {
 		return nil, fmt.Errorf("model %s does not fit the API: %w", m.Info().Version, err)
 	}
@@ -125,6 +151,14 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 		Limits:        graph.DefaultLimits(),
 		Persisted:     persisted,
 		Logger:        logger,
+		Live: gqlhttp.LiveOptions{
+			Origins:         cfg.CORSOrigins,
+			MaxMessageBytes: limits.MaxBodyBytes,
+			Authenticate: func(ctx context.Context) error {
+				_, err := accounts.Authenticate(ctx)
+				return err
+			},
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -134,6 +168,8 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 	// /graphql is where most clients and tools look first.
 	mux.Handle("/query", api)
 	mux.Handle("/graphql", api)
+	// The export only reads: a service of its own over the database.
+	mux.Handle("GET /export", export.NewHandler(accounts, prediction.NewService(m, db), logger))
 	mux.HandleFunc("GET /healthz", httpserver.Health)
 	mux.Handle("GET /readyz", httpserver.Ready(logger, 2*time.Second, map[string]httpserver.Checker{
 		"database": httpserver.CheckerFunc(db.Ping),
@@ -158,7 +194,7 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 // newAccounts assembles the account service: tokens signed with the
 // configured secret, password hashing bounded by cfg, and the per-username
 // and per-address limits.
-func newAccounts(cfg config.Config, db *store.DB) (*account.Service, error) {
+func newAccounts(cfg config.Config, db *store.DB, users account.Users) (*account.Service, error) {
 	secret, source, err := jwtSecret(cfg, db)
 	if err != nil {
 		return nil, err
@@ -179,7 +215,7 @@ func newAccounts(cfg config.Config, db *store.DB) (*account.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return account.NewService(db, passwords, tokens, perUsername, account.WithClientLimits(perAddress)), nil
+	return account.NewService(users, passwords, tokens, perUsername, account.WithClientLimits(perAddress)), nil
 }
 
 // clientLimits are the per-address limits cfg sets. One address may hold at
@@ -251,8 +287,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
+	defer a.close()
 	srv := httpserver.New(a.limits, a.handler, logger)
+	// Shutdown waits for in-flight requests, event streams included, and
+	// does not see websockets at all: end every subscription as it starts.
+	srv.RegisterOnShutdown(a.live.Close)
 
 	listener, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

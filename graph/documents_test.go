@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"github.com/mlapi/mlapi/internal/store"
 	"runtime"
 	"strings"
 	"testing"
@@ -240,7 +242,9 @@ func TestWalksAreLinear(t *testing.T) {
 func TestComplexityAsGqlgen(t *testing.T) {
 	t.Parallel()
 	cfg := Config{}
-	cfg.Complexity.Viewer.Requests = func(child int, first *int, _ *string, _ *time.Time) int { return requestsComplexity(child, first) }
+	cfg.Complexity.Viewer.Requests = func(child int, first *int, _ *string, last *int, _ *string, _ *time.Time, _ *store.RequestFilter, _ *store.Order) int {
+		return requestsComplexity(child, cmp.Or(first, last))
+	}
 	cfg.Complexity.Mutation.Predict = func(child int, _ map[string]any) int { return saturatingAdd(predictCost, child) }
 	es := NewExecutableSchema(cfg)
 	tests := []struct {

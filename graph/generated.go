@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/mlapi/mlapi/graph/gqlmodel"
 	"github.com/mlapi/mlapi/graph/scalar"
+	"github.com/mlapi/mlapi/internal/metrics"
 	"github.com/mlapi/mlapi/internal/prediction"
 	"github.com/mlapi/mlapi/internal/store"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -38,6 +39,7 @@ type ResolverRoot interface {
 	PredictionRequest() PredictionRequestResolver
 	PredictionResponse() PredictionResponseResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	User() UserResolver
 	Viewer() ViewerResolver
 }
@@ -46,10 +48,45 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	CalibrationBin struct {
+		Count         func(childComplexity int) int
+		Lower         func(childComplexity int) int
+		MeanPredicted func(childComplexity int) int
+		ObservedRate  func(childComplexity int) int
+		Upper         func(childComplexity int) int
+	}
+
+	DriftBin struct {
+		Actual   func(childComplexity int) int
+		Expected func(childComplexity int) int
+		Lower    func(childComplexity int) int
+		Upper    func(childComplexity int) int
+	}
+
+	DriftReport struct {
+		Count    func(childComplexity int) int
+		Features func(childComplexity int) int
+		From     func(childComplexity int) int
+		Until    func(childComplexity int) int
+	}
+
 	FeatureContribution struct {
 		Feature func(childComplexity int) int
 		Field   func(childComplexity int) int
 		Value   func(childComplexity int) int
+	}
+
+	FeatureDrift struct {
+		Bins    func(childComplexity int) int
+		Feature func(childComplexity int) int
+		Field   func(childComplexity int) int
+		Psi     func(childComplexity int) int
+	}
+
+	HistogramBin struct {
+		Count func(childComplexity int) int
+		Lower func(childComplexity int) int
+		Upper func(childComplexity int) int
 	}
 
 	ModelFeature struct {
@@ -73,20 +110,43 @@ type ComplexityRoot struct {
 		XgboostVersion func(childComplexity int) int
 	}
 
+	ModelPerformance struct {
+		Accuracy     func(childComplexity int) int
+		Brier        func(childComplexity int) int
+		Calibration  func(childComplexity int) int
+		Count        func(childComplexity int) int
+		F1           func(childComplexity int) int
+		LogLoss      func(childComplexity int) int
+		ModelVersion func(childComplexity int) int
+		Positives    func(childComplexity int) int
+		Precision    func(childComplexity int) int
+		ROCAUC       func(childComplexity int) int
+		Recall       func(childComplexity int) int
+	}
+
 	Mutation struct {
 		ChangePassword   func(childComplexity int, currentPassword string, newPassword string) int
 		DeleteUser       func(childComplexity int, userID string) int
 		Logout           func(childComplexity int) int
 		Predict          func(childComplexity int, input map[string]any) int
+		RecordOutcome    func(childComplexity int, requestID string, outcome bool, observedAt *time.Time) int
 		RegisterUser     func(childComplexity int, input gqlmodel.RegisterUserInput) int
 		RevokeUserTokens func(childComplexity int, userID string) int
 		SetUserEnabled   func(childComplexity int, userID string, enabled bool) int
 		Token            func(childComplexity int, input gqlmodel.TokenInput) int
 	}
 
+	Outcome struct {
+		ObservedAt func(childComplexity int) int
+		Outcome    func(childComplexity int) int
+		RecordedAt func(childComplexity int) int
+	}
+
 	PageInfo struct {
-		EndCursor   func(childComplexity int) int
-		HasNextPage func(childComplexity int) int
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
 	}
 
 	Prediction struct {
@@ -102,29 +162,50 @@ type ComplexityRoot struct {
 		YhatProb      func(childComplexity int) int
 	}
 
+	PredictionFigures struct {
+		MaxProbability  func(childComplexity int) int
+		MeanProbability func(childComplexity int) int
+		MinProbability  func(childComplexity int) int
+		Ok              func(childComplexity int) int
+		Positives       func(childComplexity int) int
+		Refused         func(childComplexity int) int
+		Requests        func(childComplexity int) int
+	}
+
 	PredictionRequest struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Input     func(childComplexity int) int
+		Outcome   func(childComplexity int) int
 		Response  func(childComplexity int) int
 	}
 
 	PredictionResponse struct {
-		CreatedAt    func(childComplexity int) int
-		ErrorCode    func(childComplexity int) int
-		ID           func(childComplexity int) int
-		ModelVersion func(childComplexity int) int
-		Status       func(childComplexity int) int
-		Yhat         func(childComplexity int) int
-		YhatProb     func(childComplexity int) int
+		Bias          func(childComplexity int) int
+		Contributions func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		ErrorCode     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		ModelVersion  func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Yhat          func(childComplexity int) int
+		YhatProb      func(childComplexity int) int
+	}
+
+	PredictionStats struct {
+		Buckets   func(childComplexity int) int
+		Histogram func(childComplexity int) int
+		Totals    func(childComplexity int) int
 	}
 
 	Query struct {
-		Me          func(childComplexity int) int
-		Model       func(childComplexity int) int
-		Node        func(childComplexity int, id string) int
-		Request     func(childComplexity int, id string) int
-		TokenStatus func(childComplexity int, token string) int
+		Drift            func(childComplexity int, from *time.Time, until *time.Time) int
+		Me               func(childComplexity int) int
+		Model            func(childComplexity int) int
+		ModelPerformance func(childComplexity int, filter *store.RequestFilter) int
+		Node             func(childComplexity int, id string) int
+		Request          func(childComplexity int, id string) int
+		TokenStatus      func(childComplexity int, token string) int
 	}
 
 	RegisterUserPayload struct {
@@ -140,6 +221,16 @@ type ComplexityRoot struct {
 	RequestEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	StatsBucket struct {
+		End     func(childComplexity int) int
+		Figures func(childComplexity int) int
+		Start   func(childComplexity int) int
+	}
+
+	Subscription struct {
+		RequestLogged func(childComplexity int) int
 	}
 
 	TokenPayload struct {
@@ -164,14 +255,16 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
-		CreatedAt func(childComplexity int) int
-		Email     func(childComplexity int) int
-		Enabled   func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Requests  func(childComplexity int, first *int, after *string, since *time.Time) int
-		Role      func(childComplexity int) int
-		UpdatedAt func(childComplexity int) int
-		Username  func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Email       func(childComplexity int) int
+		Enabled     func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Performance func(childComplexity int, filter *store.RequestFilter) int
+		Requests    func(childComplexity int, first *int, after *string, last *int, before *string, since *time.Time, filter *store.RequestFilter, orderBy *store.Order) int
+		Role        func(childComplexity int) int
+		Stats       func(childComplexity int, filter *store.RequestFilter, bucket *gqlmodel.TimeBucket, timeZone *string) int
+		UpdatedAt   func(childComplexity int) int
+		Username    func(childComplexity int) int
 	}
 }
 
@@ -188,6 +281,7 @@ type MutationResolver interface {
 	Logout(ctx context.Context) (bool, error)
 	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*gqlmodel.TokenPayload, error)
 	RevokeUserTokens(ctx context.Context, userID string) (*store.User, error)
+	RecordOutcome(ctx context.Context, requestID string, outcome bool, observedAt *time.Time) (*gqlmodel.Outcome, error)
 }
 type PredictionResolver interface {
 	ID(ctx context.Context, obj *prediction.Result) (string, error)
@@ -199,10 +293,15 @@ type PredictionResolver interface {
 }
 type PredictionRequestResolver interface {
 	ID(ctx context.Context, obj *store.Request) (string, error)
+
+	Outcome(ctx context.Context, obj *store.Request) (*gqlmodel.Outcome, error)
 }
 type PredictionResponseResolver interface {
 	ID(ctx context.Context, obj *store.Response) (string, error)
 	YhatProb(ctx context.Context, obj *store.Response) (*float32, error)
+
+	Contributions(ctx context.Context, obj *store.Response) ([]gqlmodel.FeatureContribution, error)
+	Bias(ctx context.Context, obj *store.Response) (*float32, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*gqlmodel.Viewer, error)
@@ -210,6 +309,11 @@ type QueryResolver interface {
 	Node(ctx context.Context, id string) (gqlmodel.Node, error)
 	Model(ctx context.Context) (*gqlmodel.ModelInfo, error)
 	TokenStatus(ctx context.Context, token string) (*gqlmodel.TokenStatus, error)
+	ModelPerformance(ctx context.Context, filter *store.RequestFilter) ([]gqlmodel.ModelPerformance, error)
+	Drift(ctx context.Context, from *time.Time, until *time.Time) (*gqlmodel.DriftReport, error)
+}
+type SubscriptionResolver interface {
+	RequestLogged(ctx context.Context) (<-chan *store.Request, error)
 }
 type UserResolver interface {
 	ID(ctx context.Context, obj *store.User) (string, error)
@@ -217,7 +321,9 @@ type UserResolver interface {
 type ViewerResolver interface {
 	ID(ctx context.Context, obj *gqlmodel.Viewer) (string, error)
 
-	Requests(ctx context.Context, obj *gqlmodel.Viewer, first *int, after *string, since *time.Time) (*gqlmodel.RequestConnection, error)
+	Requests(ctx context.Context, obj *gqlmodel.Viewer, first *int, after *string, last *int, before *string, since *time.Time, filter *store.RequestFilter, orderBy *store.Order) (*gqlmodel.RequestConnection, error)
+	Stats(ctx context.Context, obj *gqlmodel.Viewer, filter *store.RequestFilter, bucket *gqlmodel.TimeBucket, timeZone *string) (*gqlmodel.PredictionStats, error)
+	Performance(ctx context.Context, obj *gqlmodel.Viewer, filter *store.RequestFilter) (*gqlmodel.ModelPerformance, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -238,6 +344,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "CalibrationBin.count":
+		if e.ComplexityRoot.CalibrationBin.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBin.Count(childComplexity), true
+	case "CalibrationBin.lower":
+		if e.ComplexityRoot.CalibrationBin.Lower == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBin.Lower(childComplexity), true
+	case "CalibrationBin.meanPredicted":
+		if e.ComplexityRoot.CalibrationBin.MeanPredicted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBin.MeanPredicted(childComplexity), true
+	case "CalibrationBin.observedRate":
+		if e.ComplexityRoot.CalibrationBin.ObservedRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBin.ObservedRate(childComplexity), true
+	case "CalibrationBin.upper":
+		if e.ComplexityRoot.CalibrationBin.Upper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBin.Upper(childComplexity), true
+
+	case "DriftBin.actual":
+		if e.ComplexityRoot.DriftBin.Actual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftBin.Actual(childComplexity), true
+	case "DriftBin.expected":
+		if e.ComplexityRoot.DriftBin.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftBin.Expected(childComplexity), true
+	case "DriftBin.lower":
+		if e.ComplexityRoot.DriftBin.Lower == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftBin.Lower(childComplexity), true
+	case "DriftBin.upper":
+		if e.ComplexityRoot.DriftBin.Upper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftBin.Upper(childComplexity), true
+
+	case "DriftReport.count":
+		if e.ComplexityRoot.DriftReport.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftReport.Count(childComplexity), true
+	case "DriftReport.features":
+		if e.ComplexityRoot.DriftReport.Features == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftReport.Features(childComplexity), true
+	case "DriftReport.from":
+		if e.ComplexityRoot.DriftReport.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftReport.From(childComplexity), true
+	case "DriftReport.until":
+		if e.ComplexityRoot.DriftReport.Until == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DriftReport.Until(childComplexity), true
+
 	case "FeatureContribution.feature":
 		if e.ComplexityRoot.FeatureContribution.Feature == nil {
 			break
@@ -256,6 +443,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FeatureContribution.Value(childComplexity), true
+
+	case "FeatureDrift.bins":
+		if e.ComplexityRoot.FeatureDrift.Bins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureDrift.Bins(childComplexity), true
+	case "FeatureDrift.feature":
+		if e.ComplexityRoot.FeatureDrift.Feature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureDrift.Feature(childComplexity), true
+	case "FeatureDrift.field":
+		if e.ComplexityRoot.FeatureDrift.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureDrift.Field(childComplexity), true
+	case "FeatureDrift.psi":
+		if e.ComplexityRoot.FeatureDrift.Psi == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureDrift.Psi(childComplexity), true
+
+	case "HistogramBin.count":
+		if e.ComplexityRoot.HistogramBin.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HistogramBin.Count(childComplexity), true
+	case "HistogramBin.lower":
+		if e.ComplexityRoot.HistogramBin.Lower == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HistogramBin.Lower(childComplexity), true
+	case "HistogramBin.upper":
+		if e.ComplexityRoot.HistogramBin.Upper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HistogramBin.Upper(childComplexity), true
 
 	case "ModelFeature.field":
 		if e.ComplexityRoot.ModelFeature.Field == nil {
@@ -349,6 +580,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelInfo.XgboostVersion(childComplexity), true
 
+	case "ModelPerformance.accuracy":
+		if e.ComplexityRoot.ModelPerformance.Accuracy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.Accuracy(childComplexity), true
+	case "ModelPerformance.brierScore":
+		if e.ComplexityRoot.ModelPerformance.Brier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.Brier(childComplexity), true
+	case "ModelPerformance.calibration":
+		if e.ComplexityRoot.ModelPerformance.Calibration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.Calibration(childComplexity), true
+	case "ModelPerformance.count":
+		if e.ComplexityRoot.ModelPerformance.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.Count(childComplexity), true
+	case "ModelPerformance.f1":
+		if e.ComplexityRoot.ModelPerformance.F1 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.F1(childComplexity), true
+	case "ModelPerformance.logLoss":
+		if e.ComplexityRoot.ModelPerformance.LogLoss == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.LogLoss(childComplexity), true
+	case "ModelPerformance.modelVersion":
+		if e.ComplexityRoot.ModelPerformance.ModelVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.ModelVersion(childComplexity), true
+	case "ModelPerformance.positives":
+		if e.ComplexityRoot.ModelPerformance.Positives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.Positives(childComplexity), true
+	case "ModelPerformance.precision":
+		if e.ComplexityRoot.ModelPerformance.Precision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.Precision(childComplexity), true
+	case "ModelPerformance.rocAuc":
+		if e.ComplexityRoot.ModelPerformance.ROCAUC == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.ROCAUC(childComplexity), true
+	case "ModelPerformance.recall":
+		if e.ComplexityRoot.ModelPerformance.Recall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.Recall(childComplexity), true
+
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -388,6 +686,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Predict(childComplexity, args["input"].(map[string]any)), true
+	case "Mutation.recordOutcome":
+		if e.ComplexityRoot.Mutation.RecordOutcome == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordOutcome_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordOutcome(childComplexity, args["requestId"].(string), args["outcome"].(bool), args["observedAt"].(*time.Time)), true
 	case "Mutation.registerUser":
 		if e.ComplexityRoot.Mutation.RegisterUser == nil {
 			break
@@ -433,6 +742,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.Token(childComplexity, args["input"].(gqlmodel.TokenInput)), true
 
+	case "Outcome.observedAt":
+		if e.ComplexityRoot.Outcome.ObservedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Outcome.ObservedAt(childComplexity), true
+	case "Outcome.outcome":
+		if e.ComplexityRoot.Outcome.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Outcome.Outcome(childComplexity), true
+	case "Outcome.recordedAt":
+		if e.ComplexityRoot.Outcome.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Outcome.RecordedAt(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -445,6 +773,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
 	case "Prediction.bias":
 		if e.ComplexityRoot.Prediction.Bias == nil {
@@ -507,6 +847,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Prediction.YhatProb(childComplexity), true
 
+	case "PredictionFigures.maxProbability":
+		if e.ComplexityRoot.PredictionFigures.MaxProbability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionFigures.MaxProbability(childComplexity), true
+	case "PredictionFigures.meanProbability":
+		if e.ComplexityRoot.PredictionFigures.MeanProbability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionFigures.MeanProbability(childComplexity), true
+	case "PredictionFigures.minProbability":
+		if e.ComplexityRoot.PredictionFigures.MinProbability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionFigures.MinProbability(childComplexity), true
+	case "PredictionFigures.ok":
+		if e.ComplexityRoot.PredictionFigures.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionFigures.Ok(childComplexity), true
+	case "PredictionFigures.positives":
+		if e.ComplexityRoot.PredictionFigures.Positives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionFigures.Positives(childComplexity), true
+	case "PredictionFigures.refused":
+		if e.ComplexityRoot.PredictionFigures.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionFigures.Refused(childComplexity), true
+	case "PredictionFigures.requests":
+		if e.ComplexityRoot.PredictionFigures.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionFigures.Requests(childComplexity), true
+
 	case "PredictionRequest.createdAt":
 		if e.ComplexityRoot.PredictionRequest.CreatedAt == nil {
 			break
@@ -525,6 +908,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PredictionRequest.Input(childComplexity), true
+	case "PredictionRequest.outcome":
+		if e.ComplexityRoot.PredictionRequest.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionRequest.Outcome(childComplexity), true
 	case "PredictionRequest.response":
 		if e.ComplexityRoot.PredictionRequest.Response == nil {
 			break
@@ -532,6 +921,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PredictionRequest.Response(childComplexity), true
 
+	case "PredictionResponse.bias":
+		if e.ComplexityRoot.PredictionResponse.Bias == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionResponse.Bias(childComplexity), true
+	case "PredictionResponse.contributions":
+		if e.ComplexityRoot.PredictionResponse.Contributions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionResponse.Contributions(childComplexity), true
 	case "PredictionResponse.createdAt":
 		if e.ComplexityRoot.PredictionResponse.CreatedAt == nil {
 			break
@@ -575,6 +976,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PredictionResponse.YhatProb(childComplexity), true
 
+	case "PredictionStats.buckets":
+		if e.ComplexityRoot.PredictionStats.Buckets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionStats.Buckets(childComplexity), true
+	case "PredictionStats.histogram":
+		if e.ComplexityRoot.PredictionStats.Histogram == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionStats.Histogram(childComplexity), true
+	case "PredictionStats.totals":
+		if e.ComplexityRoot.PredictionStats.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionStats.Totals(childComplexity), true
+
+	case "Query.drift":
+		if e.ComplexityRoot.Query.Drift == nil {
+			break
+		}
+
+		args, err := ec.field_Query_drift_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Drift(childComplexity, args["from"].(*time.Time), args["until"].(*time.Time)), true
+
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -587,6 +1019,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Model(childComplexity), true
+	case "Query.modelPerformance":
+		if e.ComplexityRoot.Query.ModelPerformance == nil {
+			break
+		}
+
+		args, err := ec.field_Query_modelPerformance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ModelPerformance(childComplexity, args["filter"].(*store.RequestFilter)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -659,6 +1102,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestEdge.Node(childComplexity), true
+
+	case "StatsBucket.end":
+		if e.ComplexityRoot.StatsBucket.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsBucket.End(childComplexity), true
+	case "StatsBucket.figures":
+		if e.ComplexityRoot.StatsBucket.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsBucket.Figures(childComplexity), true
+	case "StatsBucket.start":
+		if e.ComplexityRoot.StatsBucket.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatsBucket.Start(childComplexity), true
+
+	case "Subscription.requestLogged":
+		if e.ComplexityRoot.Subscription.RequestLogged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.RequestLogged(childComplexity), true
 
 	case "TokenPayload.expiresAt":
 		if e.ComplexityRoot.TokenPayload.ExpiresAt == nil {
@@ -759,6 +1228,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.ID(childComplexity), true
+	case "Viewer.performance":
+		if e.ComplexityRoot.Viewer.Performance == nil {
+			break
+		}
+
+		args, err := ec.field_Viewer_performance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Viewer.Performance(childComplexity, args["filter"].(*store.RequestFilter)), true
 	case "Viewer.requests":
 		if e.ComplexityRoot.Viewer.Requests == nil {
 			break
@@ -769,13 +1249,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Viewer.Requests(childComplexity, args["first"].(*int), args["after"].(*string), args["since"].(*time.Time)), true
+		return e.ComplexityRoot.Viewer.Requests(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["since"].(*time.Time), args["filter"].(*store.RequestFilter), args["orderBy"].(*store.Order)), true
 	case "Viewer.role":
 		if e.ComplexityRoot.Viewer.Role == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Viewer.Role(childComplexity), true
+	case "Viewer.stats":
+		if e.ComplexityRoot.Viewer.Stats == nil {
+			break
+		}
+
+		args, err := ec.field_Viewer_stats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Viewer.Stats(childComplexity, args["filter"].(*store.RequestFilter), args["bucket"].(*gqlmodel.TimeBucket), args["timeZone"].(*string)), true
 	case "Viewer.updatedAt":
 		if e.ComplexityRoot.Viewer.UpdatedAt == nil {
 			break
@@ -800,6 +1291,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("PredictInput", ec.unmarshalInputPredictInput),
 			graphql.NewInputUnmarshaler("RegisterUserInput", ec.unmarshalInputRegisterUserInput),
+			graphql.NewInputUnmarshaler("RequestFilter", ec.unmarshalInputRequestFilter),
 			graphql.NewInputUnmarshaler("TokenInput", ec.unmarshalInputTokenInput),
 		)
 	}
@@ -851,6 +1343,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -885,6 +1394,7 @@ back their own history and nothing else.
 schema {
   query: Query
   mutation: Mutation
+  subscription: Subscription
 }
 
 "An RFC 3339 timestamp, always in UTC."
@@ -922,6 +1432,29 @@ type Query {
   model: ModelInfo!
   "Whether a token is valid right now (signature, expiry, and an enabled user)."
   tokenStatus(token: String!): TokenStatus!
+  """
+  How well each model version did on the served cases that have an outcome,
+  over every user's requests that match filter: one entry per model version,
+  newest version first. Administrators only.
+  """
+  modelPerformance(filter: RequestFilter): [ModelPerformance!]!
+  """
+  How far the inputs served from ` + "`" + `from` + "`" + ` until ` + "`" + `until` + "`" + ` (default: the last 7
+  days) have drifted from the model's training data, per feature. Null when
+  the served model ships no reference distribution. Administrators only.
+  """
+  drift(from: Time, until: Time): DriftReport
+}
+
+type Subscription {
+  """
+  The caller's own requests as they are logged, each with its response, sent
+  only once both are committed. Requires a token: over graphql-ws in
+  connection_init's payload ({"Authorization": "Bearer <token>"}), over
+  server-sent events in the Authorization header. The subscription ends when
+  the token expires or is revoked, or its user is disabled or deleted.
+  """
+  requestLogged: PredictionRequest!
 }
 
 type Mutation {
@@ -958,6 +1491,14 @@ type Mutation {
   another administrator (FORBIDDEN).
   """
   revokeUserTokens(userId: ID!): User!
+  """
+  Records what really happened for one of the caller's requests: outcome is
+  true when the death event occurred. observedAt, when the outcome was seen,
+  defaults to now and may not be in the future. Recording again replaces the
+  outcome and its time. Requires a token; another user's request is
+  NOT_FOUND.
+  """
+  recordOutcome(requestId: ID!, outcome: Boolean!, observedAt: Time): Outcome!
 }
 
 enum Role {
@@ -986,10 +1527,181 @@ type Viewer implements Node {
   createdAt: Time!
   updatedAt: Time!
   """
-  The caller's requests, newest first. first is 1 to 100; after is an endCursor
-  from a previous page; since keeps requests created at or after that time.
+  The caller's requests that match filter, in orderBy's order (newest first
+  by default), paged as Relay connections are: first (1 to 100) with after
+  (an endCursor) pages forward, last (1 to 100) with before (a
+  startCursor) pages backward; with neither first nor last, the first 20.
+  since is filter.from, kept for earlier clients. Cursors are opaque, and
+  only valid for the caller, the same filter and the same order.
   """
-  requests(first: Int = 20, after: String, since: Time): RequestConnection!
+  requests(
+    first: Int
+    after: String
+    last: Int
+    before: String
+    since: Time
+    filter: RequestFilter
+    orderBy: RequestOrder = NEWEST_FIRST
+  ): RequestConnection!
+  """
+  Figures for charting the caller's requests that match filter: totals, one
+  row per time bucket (bucket's length, starting at midnight or on the hour
+  in timeZone, an IANA name such as Europe/Paris; Monday starts a week), and
+  a histogram of the predicted probabilities.
+  """
+  stats(filter: RequestFilter, bucket: TimeBucket = DAY, timeZone: String = "UTC"): PredictionStats!
+  """
+  How well the model did on the caller's requests that match filter and have
+  an outcome (see recordOutcome). Figures are computed as scikit-learn
+  computes them, and are null where undefined.
+  """
+  performance(filter: RequestFilter): ModelPerformance!
+}
+
+"""
+Which requests to include. Each field given narrows the set; a field left
+out, or null, does not.
+"""
+input RequestFilter {
+  "Requests created at or after this time."
+  from: Time
+  "Requests created before this time."
+  until: Time
+  status: ResponseStatus
+  "0 or 1: predictions of that class."
+  yhat: Int
+  modelVersion: String
+  "Predictions whose yhatProb is at least this (0 to 1)."
+  minProbability: Float
+  "Predictions whose yhatProb is at most this (0 to 1)."
+  maxProbability: Float
+  "true: requests with a recorded outcome; false: requests without one."
+  hasOutcome: Boolean
+  "Requests whose recorded outcome is this."
+  outcome: Boolean
+}
+
+enum RequestOrder {
+  NEWEST_FIRST
+  OLDEST_FIRST
+}
+
+enum TimeBucket {
+  HOUR
+  DAY
+  WEEK
+}
+
+"Figures over a set of requests."
+type PredictionFigures {
+  requests: Int!
+  "Requests that got a prediction."
+  ok: Int!
+  "Requests whose input was refused."
+  refused: Int!
+  "Predictions of class 1."
+  positives: Int!
+  "Null when there is no prediction."
+  meanProbability: Float
+  minProbability: Float
+  maxProbability: Float
+}
+
+type PredictionStats {
+  totals: PredictionFigures!
+  "One row per bucket that holds a request, oldest first."
+  buckets: [StatsBucket!]!
+  "Ten bins of width 0.1 over [0, 1]; the last includes 1."
+  histogram: [HistogramBin!]!
+}
+
+type StatsBucket {
+  "The bucket's first instant."
+  start: Time!
+  "The next bucket's first instant."
+  end: Time!
+  figures: PredictionFigures!
+}
+
+type HistogramBin {
+  lower: Float!
+  upper: Float!
+  count: Int!
+}
+
+"What really happened for a request, as its owner recorded it."
+type Outcome {
+  "true when the death event occurred."
+  outcome: Boolean!
+  observedAt: Time!
+  "When it was last recorded."
+  recordedAt: Time!
+}
+
+"""
+A model's performance on served predictions with a recorded outcome, the
+threshold being 0.5 (yhat). Each figure is null where it is undefined: no
+predictions, precision with no positive prediction, recall with no positive
+outcome, ROC AUC with outcomes of one class only.
+"""
+type ModelPerformance {
+  "Set when the figures are for one model version (modelPerformance)."
+  modelVersion: String
+  "Predictions with an outcome."
+  count: Int!
+  "Of them, outcomes that were true."
+  positives: Int!
+  accuracy: Float
+  precision: Float
+  recall: Float
+  f1: Float
+  rocAuc: Float
+  brierScore: Float
+  "Log loss, with probabilities clipped as scikit-learn clips them."
+  logLoss: Float
+  "Ten bins of width 0.1 of the predicted probability; empty bins included, with null means."
+  calibration: [CalibrationBin!]!
+}
+
+type CalibrationBin {
+  lower: Float!
+  upper: Float!
+  count: Int!
+  "Mean predicted probability in the bin."
+  meanPredicted: Float
+  "Fraction of true outcomes in the bin."
+  observedRate: Float
+}
+
+"""
+Population stability index of the served inputs against the training data,
+per feature, over ten bins cut at the training data's deciles.
+"""
+type DriftReport {
+  from: Time!
+  until: Time!
+  "Inputs that got a prediction in the range."
+  count: Int!
+  features: [FeatureDrift!]!
+}
+
+type FeatureDrift {
+  feature: String!
+  field: String!
+  "Null when no input was served in the range. Above 0.25 is commonly read as a large shift."
+  psi: Float
+  bins: [DriftBin!]!
+}
+
+type DriftBin {
+  "Null for the first bin: open below."
+  lower: Float
+  "Null for the last bin: open above."
+  upper: Float
+  "Share of the training data in the bin."
+  expected: Float!
+  "Share of the served inputs in the bin."
+  actual: Float!
 }
 
 type RequestConnection {
@@ -1001,6 +1713,8 @@ type RequestConnection {
 
 type PageInfo {
   hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
   endCursor: String
 }
 
@@ -1016,6 +1730,8 @@ type PredictionRequest implements Node {
   "The input as it was received, keyed by the model's feature names."
   input: JSON!
   response: PredictionResponse
+  "What really happened, once the owner records it (recordOutcome)."
+  outcome: Outcome
 }
 
 enum ResponseStatus {
@@ -1036,6 +1752,15 @@ type PredictionResponse implements Node {
   status: ResponseStatus!
   errorCode: String
   createdAt: Time!
+  """
+  Exact TreeSHAP contribution of each feature, in log-odds, recomputed from
+  the logged input. Null when no prediction was made, or when the model
+  version that answered is no longer the one served: another model's
+  contributions would not explain this answer.
+  """
+  contributions: [FeatureContribution!]
+  "The log-odds every prediction starts from; null when contributions is."
+  bias: Float
 }
 
 "The eight clinical features the model reads."
@@ -1159,6 +1884,50 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_CalibrationBin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lower":
+		return ec.fieldContext_CalibrationBin_lower(ctx, field)
+	case "upper":
+		return ec.fieldContext_CalibrationBin_upper(ctx, field)
+	case "count":
+		return ec.fieldContext_CalibrationBin_count(ctx, field)
+	case "meanPredicted":
+		return ec.fieldContext_CalibrationBin_meanPredicted(ctx, field)
+	case "observedRate":
+		return ec.fieldContext_CalibrationBin_observedRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CalibrationBin", field.Name)
+}
+
+func (ec *executionContext) childFields_DriftBin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lower":
+		return ec.fieldContext_DriftBin_lower(ctx, field)
+	case "upper":
+		return ec.fieldContext_DriftBin_upper(ctx, field)
+	case "expected":
+		return ec.fieldContext_DriftBin_expected(ctx, field)
+	case "actual":
+		return ec.fieldContext_DriftBin_actual(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DriftBin", field.Name)
+}
+
+func (ec *executionContext) childFields_DriftReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_DriftReport_from(ctx, field)
+	case "until":
+		return ec.fieldContext_DriftReport_until(ctx, field)
+	case "count":
+		return ec.fieldContext_DriftReport_count(ctx, field)
+	case "features":
+		return ec.fieldContext_DriftReport_features(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DriftReport", field.Name)
+}
+
 func (ec *executionContext) childFields_FeatureContribution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "feature":
@@ -1169,6 +1938,32 @@ func (ec *executionContext) childFields_FeatureContribution(ctx context.Context,
 		return ec.fieldContext_FeatureContribution_value(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FeatureContribution", field.Name)
+}
+
+func (ec *executionContext) childFields_FeatureDrift(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "feature":
+		return ec.fieldContext_FeatureDrift_feature(ctx, field)
+	case "field":
+		return ec.fieldContext_FeatureDrift_field(ctx, field)
+	case "psi":
+		return ec.fieldContext_FeatureDrift_psi(ctx, field)
+	case "bins":
+		return ec.fieldContext_FeatureDrift_bins(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeatureDrift", field.Name)
+}
+
+func (ec *executionContext) childFields_HistogramBin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lower":
+		return ec.fieldContext_HistogramBin_lower(ctx, field)
+	case "upper":
+		return ec.fieldContext_HistogramBin_upper(ctx, field)
+	case "count":
+		return ec.fieldContext_HistogramBin_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HistogramBin", field.Name)
 }
 
 func (ec *executionContext) childFields_ModelFeature(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1213,10 +2008,54 @@ func (ec *executionContext) childFields_ModelInfo(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type ModelInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_ModelPerformance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "modelVersion":
+		return ec.fieldContext_ModelPerformance_modelVersion(ctx, field)
+	case "count":
+		return ec.fieldContext_ModelPerformance_count(ctx, field)
+	case "positives":
+		return ec.fieldContext_ModelPerformance_positives(ctx, field)
+	case "accuracy":
+		return ec.fieldContext_ModelPerformance_accuracy(ctx, field)
+	case "precision":
+		return ec.fieldContext_ModelPerformance_precision(ctx, field)
+	case "recall":
+		return ec.fieldContext_ModelPerformance_recall(ctx, field)
+	case "f1":
+		return ec.fieldContext_ModelPerformance_f1(ctx, field)
+	case "rocAuc":
+		return ec.fieldContext_ModelPerformance_rocAuc(ctx, field)
+	case "brierScore":
+		return ec.fieldContext_ModelPerformance_brierScore(ctx, field)
+	case "logLoss":
+		return ec.fieldContext_ModelPerformance_logLoss(ctx, field)
+	case "calibration":
+		return ec.fieldContext_ModelPerformance_calibration(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModelPerformance", field.Name)
+}
+
+func (ec *executionContext) childFields_Outcome(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "outcome":
+		return ec.fieldContext_Outcome_outcome(ctx, field)
+	case "observedAt":
+		return ec.fieldContext_Outcome_observedAt(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_Outcome_recordedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Outcome", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
 		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
 	case "endCursor":
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
@@ -1249,6 +2088,26 @@ func (ec *executionContext) childFields_Prediction(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Prediction", field.Name)
 }
 
+func (ec *executionContext) childFields_PredictionFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requests":
+		return ec.fieldContext_PredictionFigures_requests(ctx, field)
+	case "ok":
+		return ec.fieldContext_PredictionFigures_ok(ctx, field)
+	case "refused":
+		return ec.fieldContext_PredictionFigures_refused(ctx, field)
+	case "positives":
+		return ec.fieldContext_PredictionFigures_positives(ctx, field)
+	case "meanProbability":
+		return ec.fieldContext_PredictionFigures_meanProbability(ctx, field)
+	case "minProbability":
+		return ec.fieldContext_PredictionFigures_minProbability(ctx, field)
+	case "maxProbability":
+		return ec.fieldContext_PredictionFigures_maxProbability(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PredictionFigures", field.Name)
+}
+
 func (ec *executionContext) childFields_PredictionRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1259,6 +2118,8 @@ func (ec *executionContext) childFields_PredictionRequest(ctx context.Context, f
 		return ec.fieldContext_PredictionRequest_input(ctx, field)
 	case "response":
 		return ec.fieldContext_PredictionRequest_response(ctx, field)
+	case "outcome":
+		return ec.fieldContext_PredictionRequest_outcome(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PredictionRequest", field.Name)
 }
@@ -1279,8 +2140,24 @@ func (ec *executionContext) childFields_PredictionResponse(ctx context.Context, 
 		return ec.fieldContext_PredictionResponse_errorCode(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_PredictionResponse_createdAt(ctx, field)
+	case "contributions":
+		return ec.fieldContext_PredictionResponse_contributions(ctx, field)
+	case "bias":
+		return ec.fieldContext_PredictionResponse_bias(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PredictionResponse", field.Name)
+}
+
+func (ec *executionContext) childFields_PredictionStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "totals":
+		return ec.fieldContext_PredictionStats_totals(ctx, field)
+	case "buckets":
+		return ec.fieldContext_PredictionStats_buckets(ctx, field)
+	case "histogram":
+		return ec.fieldContext_PredictionStats_histogram(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PredictionStats", field.Name)
 }
 
 func (ec *executionContext) childFields_RegisterUserPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1311,6 +2188,18 @@ func (ec *executionContext) childFields_RequestEdge(ctx context.Context, field g
 		return ec.fieldContext_RequestEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_StatsBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_StatsBucket_start(ctx, field)
+	case "end":
+		return ec.fieldContext_StatsBucket_end(ctx, field)
+	case "figures":
+		return ec.fieldContext_StatsBucket_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatsBucket", field.Name)
 }
 
 func (ec *executionContext) childFields_TokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1373,6 +2262,10 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_updatedAt(ctx, field)
 	case "requests":
 		return ec.fieldContext_Viewer_requests(ctx, field)
+	case "stats":
+		return ec.fieldContext_Viewer_stats(ctx, field)
+	case "performance":
+		return ec.fieldContext_Viewer_performance(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -1543,6 +2436,36 @@ func (ec *executionContext) field_Mutation_predict_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recordOutcome_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "requestId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["requestId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "outcome",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["outcome"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "observedAt",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["observedAt"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1621,6 +2544,42 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_drift_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_modelPerformance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*store.RequestFilter, error) {
+			return ec.unmarshalORequestFilter2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequestFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1663,6 +2622,20 @@ func (ec *executionContext) field_Query_tokenStatus_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Viewer_performance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*store.RequestFilter, error) {
+			return ec.unmarshalORequestFilter2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequestFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Viewer_requests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1682,14 +2655,76 @@ func (ec *executionContext) field_Viewer_requests_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "since",
 		func(ctx context.Context, v any) (*time.Time, error) {
 			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["since"] = arg2
+	args["since"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*store.RequestFilter, error) {
+			return ec.unmarshalORequestFilter2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequestFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*store.Order, error) {
+			return ec.unmarshalORequestOrder2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg6
+	return args, nil
+}
+
+func (ec *executionContext) field_Viewer_stats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*store.RequestFilter, error) {
+			return ec.unmarshalORequestFilter2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequestFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "bucket",
+		func(ctx context.Context, v any) (*gqlmodel.TimeBucket, error) {
+			return ec.unmarshalOTimeBucket2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐTimeBucket(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bucket"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "timeZone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timeZone"] = arg2
 	return args, nil
 }
 
@@ -1767,6 +2802,314 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
+func (ec *executionContext) _CalibrationBin_lower(ctx context.Context, field graphql.CollectedField, obj *metrics.Bin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBin_lower(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lower, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBin_lower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CalibrationBin_upper(ctx context.Context, field graphql.CollectedField, obj *metrics.Bin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBin_upper(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upper, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBin_upper(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CalibrationBin_count(ctx context.Context, field graphql.CollectedField, obj *metrics.Bin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBin_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBin_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBin", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CalibrationBin_meanPredicted(ctx context.Context, field graphql.CollectedField, obj *metrics.Bin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBin_meanPredicted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeanPredicted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBin_meanPredicted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CalibrationBin_observedRate(ctx context.Context, field graphql.CollectedField, obj *metrics.Bin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBin_observedRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ObservedRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBin_observedRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DriftBin_lower(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.DriftBin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftBin_lower(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lower, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float32) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DriftBin_lower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DriftBin_upper(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.DriftBin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftBin_upper(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upper, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float32) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DriftBin_upper(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DriftBin_expected(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.DriftBin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftBin_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float32) graphql.Marshaler {
+			return ec.marshalNFloat2float32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftBin_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DriftBin_actual(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.DriftBin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftBin_actual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actual, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float32) graphql.Marshaler {
+			return ec.marshalNFloat2float32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftBin_actual(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _DriftReport_from(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.DriftReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftReport_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftReport_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftReport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DriftReport_until(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.DriftReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftReport_until(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Until, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftReport_until(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftReport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DriftReport_count(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.DriftReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftReport_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftReport_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DriftReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DriftReport_features(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.DriftReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DriftReport_features(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Features, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.FeatureDrift) graphql.Marshaler {
+			return ec.marshalNFeatureDrift2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐFeatureDriftᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DriftReport_features(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DriftReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FeatureDrift(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _FeatureContribution_feature(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.FeatureContribution) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1834,6 +3177,176 @@ func (ec *executionContext) _FeatureContribution_value(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_FeatureContribution_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FeatureContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FeatureDrift_feature(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.FeatureDrift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureDrift_feature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Feature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureDrift_feature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureDrift", field, false, false, "String")
+}
+
+func (ec *executionContext) _FeatureDrift_field(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.FeatureDrift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureDrift_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureDrift_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureDrift", field, false, false, "String")
+}
+
+func (ec *executionContext) _FeatureDrift_psi(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.FeatureDrift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureDrift_psi(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Psi, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float32) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureDrift_psi(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureDrift", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FeatureDrift_bins(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.FeatureDrift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureDrift_bins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bins, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.DriftBin) graphql.Marshaler {
+			return ec.marshalNDriftBin2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐDriftBinᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureDrift_bins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FeatureDrift",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DriftBin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HistogramBin_lower(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.HistogramBin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HistogramBin_lower(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lower, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float32) graphql.Marshaler {
+			return ec.marshalNFloat2float32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HistogramBin_lower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HistogramBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HistogramBin_upper(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.HistogramBin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HistogramBin_upper(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upper, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float32) graphql.Marshaler {
+			return ec.marshalNFloat2float32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HistogramBin_upper(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HistogramBin", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HistogramBin_count(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.HistogramBin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HistogramBin_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HistogramBin_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HistogramBin", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ModelFeature_name(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelFeature) (ret graphql.Marshaler) {
@@ -2190,6 +3703,268 @@ func (ec *executionContext) fieldContext_ModelInfo_features(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _ModelPerformance_modelVersion(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_modelVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelPerformance_count(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ModelPerformance_positives(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_positives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Positives, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_positives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ModelPerformance_accuracy(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_accuracy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accuracy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_accuracy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ModelPerformance_precision(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_precision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Precision, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_precision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ModelPerformance_recall(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_recall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recall, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_recall(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ModelPerformance_f1(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_f1(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.F1, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_f1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ModelPerformance_rocAuc(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_rocAuc(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ROCAUC, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_rocAuc(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ModelPerformance_brierScore(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_brierScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Brier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_brierScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ModelPerformance_logLoss(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_logLoss(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogLoss, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_logLoss(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelPerformance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ModelPerformance_calibration(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_calibration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calibration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []metrics.Bin) graphql.Marshaler {
+			return ec.marshalNCalibrationBin2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋmetricsᚐBinᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_calibration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelPerformance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CalibrationBin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerUser(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2521,6 +4296,119 @@ func (ec *executionContext) fieldContext_Mutation_revokeUserTokens(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordOutcome(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordOutcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordOutcome(ctx, fc.Args["requestId"].(string), fc.Args["outcome"].(bool), fc.Args["observedAt"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Outcome) graphql.Marshaler {
+			return ec.marshalNOutcome2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordOutcome(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Outcome(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordOutcome_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Outcome_outcome(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Outcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Outcome_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Outcome_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Outcome", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Outcome_observedAt(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Outcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Outcome_observedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ObservedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Outcome_observedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Outcome", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Outcome_recordedAt(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Outcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Outcome_recordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Outcome_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Outcome", field, false, false, "Time")
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2542,6 +4430,52 @@ func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasPreviousPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_startCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PageInfo) (ret graphql.Marshaler) {
@@ -2815,6 +4749,167 @@ func (ec *executionContext) fieldContext_Prediction_bias(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Prediction", field, true, true, "Float")
 }
 
+func (ec *executionContext) _PredictionFigures_requests(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionFigures_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionFigures_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PredictionFigures_ok(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionFigures_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionFigures_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PredictionFigures_refused(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionFigures_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionFigures_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PredictionFigures_positives(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionFigures_positives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Positives, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionFigures_positives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PredictionFigures_meanProbability(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionFigures_meanProbability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeanProbability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float32) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionFigures_meanProbability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PredictionFigures_minProbability(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionFigures_minProbability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinProbability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float32) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionFigures_minProbability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PredictionFigures_maxProbability(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionFigures_maxProbability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxProbability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float32) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionFigures_maxProbability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionFigures", field, false, false, "Float")
+}
+
 func (ec *executionContext) _PredictionRequest_id(ctx context.Context, field graphql.CollectedField, obj *store.Request) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2911,6 +5006,38 @@ func (ec *executionContext) fieldContext_PredictionRequest_response(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PredictionResponse(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PredictionRequest_outcome(ctx context.Context, field graphql.CollectedField, obj *store.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionRequest_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PredictionRequest().Outcome(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.Outcome) graphql.Marshaler {
+			return ec.marshalOOutcome2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionRequest_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PredictionRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Outcome(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3075,6 +5202,157 @@ func (ec *executionContext) _PredictionResponse_createdAt(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_PredictionResponse_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PredictionResponse", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PredictionResponse_contributions(ctx context.Context, field graphql.CollectedField, obj *store.Response) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionResponse_contributions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PredictionResponse().Contributions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.FeatureContribution) graphql.Marshaler {
+			return ec.marshalOFeatureContribution2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐFeatureContributionᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionResponse_contributions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PredictionResponse",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FeatureContribution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PredictionResponse_bias(ctx context.Context, field graphql.CollectedField, obj *store.Response) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionResponse_bias(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PredictionResponse().Bias(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float32) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionResponse_bias(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionResponse", field, true, true, "Float")
+}
+
+func (ec *executionContext) _PredictionStats_totals(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionStats_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.PredictionFigures) graphql.Marshaler {
+			return ec.marshalNPredictionFigures2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐPredictionFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionStats_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PredictionStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PredictionFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PredictionStats_buckets(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionStats_buckets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Buckets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.StatsBucket) graphql.Marshaler {
+			return ec.marshalNStatsBucket2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐStatsBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionStats_buckets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PredictionStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatsBucket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PredictionStats_histogram(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.PredictionStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionStats_histogram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Histogram, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.HistogramBin) graphql.Marshaler {
+			return ec.marshalNHistogramBin2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐHistogramBinᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionStats_histogram(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PredictionStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HistogramBin(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -3267,6 +5545,94 @@ func (ec *executionContext) fieldContext_Query_tokenStatus(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_tokenStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_modelPerformance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_modelPerformance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ModelPerformance(ctx, fc.Args["filter"].(*store.RequestFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.ModelPerformance) graphql.Marshaler {
+			return ec.marshalNModelPerformance2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelPerformanceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_modelPerformance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelPerformance(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_modelPerformance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_drift(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_drift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Drift(ctx, fc.Args["from"].(*time.Time), fc.Args["until"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.DriftReport) graphql.Marshaler {
+			return ec.marshalODriftReport2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐDriftReport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_drift(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DriftReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_drift_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3516,6 +5882,116 @@ func (ec *executionContext) fieldContext_RequestEdge_node(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PredictionRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StatsBucket_start(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.StatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatsBucket_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatsBucket_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatsBucket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StatsBucket_end(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.StatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatsBucket_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatsBucket_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatsBucket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StatsBucket_figures(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.StatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatsBucket_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.PredictionFigures) graphql.Marshaler {
+			return ec.marshalNPredictionFigures2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐPredictionFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatsBucket_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StatsBucket",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PredictionFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_requestLogged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_requestLogged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().RequestLogged(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Request) graphql.Marshaler {
+			return ec.marshalNPredictionRequest2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_requestLogged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PredictionRequest(ctx, field)
 		},
@@ -3970,7 +6446,7 @@ func (ec *executionContext) _Viewer_requests(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Viewer().Requests(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["since"].(*time.Time))
+			return ec.Resolvers.Viewer().Requests(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["since"].(*time.Time), fc.Args["filter"].(*store.RequestFilter), fc.Args["orderBy"].(*store.Order))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.RequestConnection) graphql.Marshaler {
@@ -3998,6 +6474,94 @@ func (ec *executionContext) fieldContext_Viewer_requests(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Viewer_requests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_stats(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Viewer().Stats(ctx, obj, fc.Args["filter"].(*store.RequestFilter), fc.Args["bucket"].(*gqlmodel.TimeBucket), fc.Args["timeZone"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.PredictionStats) graphql.Marshaler {
+			return ec.marshalNPredictionStats2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐPredictionStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_stats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PredictionStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Viewer_stats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_performance(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_performance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Viewer().Performance(ctx, obj, fc.Args["filter"].(*store.RequestFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.ModelPerformance) graphql.Marshaler {
+			return ec.marshalNModelPerformance2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelPerformance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_performance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelPerformance(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Viewer_performance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5225,6 +7789,104 @@ func UnmarshalRegisterUserInput(ctx context.Context, raw any) (gqlmodel.Register
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRequestFilter(ctx context.Context, obj any) (store.RequestFilter, error) {
+	var it store.RequestFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "until", "status", "yhat", "modelVersion", "minProbability", "maxProbability", "hasOutcome", "outcome"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "until":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("until"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Until = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOResponseStatus2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "yhat":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("yhat"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Yhat = data
+		case "modelVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersion = data
+		case "minProbability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minProbability"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinProbability = data
+		case "maxProbability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxProbability"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxProbability = data
+		case "hasOutcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOutcome"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasOutcome = data
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestFilter unmarshals raw into the RequestFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestFilter(ctx context.Context, raw any) (store.RequestFilter, error) {
+	var out store.RequestFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTokenInput(ctx context.Context, obj any) (gqlmodel.TokenInput, error) {
 	var it gqlmodel.TokenInput
 	if obj == nil {
@@ -5330,6 +7992,155 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var calibrationBinImplementors = []string{"CalibrationBin"}
+
+func (ec *executionContext) _CalibrationBin(ctx context.Context, sel ast.SelectionSet, obj *metrics.Bin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, calibrationBinImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CalibrationBin")
+		case "lower":
+			out.Values[i] = ec._CalibrationBin_lower(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upper":
+			out.Values[i] = ec._CalibrationBin_upper(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._CalibrationBin_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meanPredicted":
+			out.Values[i] = ec._CalibrationBin_meanPredicted(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "observedRate":
+			out.Values[i] = ec._CalibrationBin_observedRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var driftBinImplementors = []string{"DriftBin"}
+
+func (ec *executionContext) _DriftBin(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.DriftBin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, driftBinImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DriftBin")
+		case "lower":
+			out.Values[i] = ec._DriftBin_lower(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "upper":
+			out.Values[i] = ec._DriftBin_upper(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "expected":
+			out.Values[i] = ec._DriftBin_expected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actual":
+			out.Values[i] = ec._DriftBin_actual(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var driftReportImplementors = []string{"DriftReport"}
+
+func (ec *executionContext) _DriftReport(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.DriftReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, driftReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DriftReport")
+		case "from":
+			out.Values[i] = ec._DriftReport_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "until":
+			out.Values[i] = ec._DriftReport_until(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._DriftReport_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "features":
+			out.Values[i] = ec._DriftReport_features(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var featureContributionImplementors = []string{"FeatureContribution"}
 
 func (ec *executionContext) _FeatureContribution(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.FeatureContribution) graphql.Marshaler {
@@ -5353,6 +8164,97 @@ func (ec *executionContext) _FeatureContribution(ctx context.Context, sel ast.Se
 			}
 		case "value":
 			out.Values[i] = ec._FeatureContribution_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var featureDriftImplementors = []string{"FeatureDrift"}
+
+func (ec *executionContext) _FeatureDrift(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.FeatureDrift) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, featureDriftImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FeatureDrift")
+		case "feature":
+			out.Values[i] = ec._FeatureDrift_feature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "field":
+			out.Values[i] = ec._FeatureDrift_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "psi":
+			out.Values[i] = ec._FeatureDrift_psi(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "bins":
+			out.Values[i] = ec._FeatureDrift_bins(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var histogramBinImplementors = []string{"HistogramBin"}
+
+func (ec *executionContext) _HistogramBin(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.HistogramBin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, histogramBinImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HistogramBin")
+		case "lower":
+			out.Values[i] = ec._HistogramBin_lower(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upper":
+			out.Values[i] = ec._HistogramBin_upper(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._HistogramBin_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -5504,6 +8406,89 @@ func (ec *executionContext) _ModelInfo(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var modelPerformanceImplementors = []string{"ModelPerformance"}
+
+func (ec *executionContext) _ModelPerformance(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.ModelPerformance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modelPerformanceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModelPerformance")
+		case "modelVersion":
+			out.Values[i] = ec._ModelPerformance_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._ModelPerformance_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "positives":
+			out.Values[i] = ec._ModelPerformance_positives(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accuracy":
+			out.Values[i] = ec._ModelPerformance_accuracy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "precision":
+			out.Values[i] = ec._ModelPerformance_precision(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recall":
+			out.Values[i] = ec._ModelPerformance_recall(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "f1":
+			out.Values[i] = ec._ModelPerformance_f1(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rocAuc":
+			out.Values[i] = ec._ModelPerformance_rocAuc(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "brierScore":
+			out.Values[i] = ec._ModelPerformance_brierScore(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "logLoss":
+			out.Values[i] = ec._ModelPerformance_logLoss(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "calibration":
+			out.Values[i] = ec._ModelPerformance_calibration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -5579,6 +8564,56 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "recordOutcome":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordOutcome(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var outcomeImplementors = []string{"Outcome"}
+
+func (ec *executionContext) _Outcome(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.Outcome) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, outcomeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Outcome")
+		case "outcome":
+			out.Values[i] = ec._Outcome_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "observedAt":
+			out.Values[i] = ec._Outcome_observedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordedAt":
+			out.Values[i] = ec._Outcome_recordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5610,6 +8645,16 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "hasNextPage":
 			out.Values[i] = ec._PageInfo_hasNextPage(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasPreviousPage":
+			out.Values[i] = ec._PageInfo_hasPreviousPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startCursor":
+			out.Values[i] = ec._PageInfo_startCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "endCursor":
@@ -5717,6 +8762,69 @@ func (ec *executionContext) _Prediction(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var predictionFiguresImplementors = []string{"PredictionFigures"}
+
+func (ec *executionContext) _PredictionFigures(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.PredictionFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, predictionFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PredictionFigures")
+		case "requests":
+			out.Values[i] = ec._PredictionFigures_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ok":
+			out.Values[i] = ec._PredictionFigures_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._PredictionFigures_refused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "positives":
+			out.Values[i] = ec._PredictionFigures_positives(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meanProbability":
+			out.Values[i] = ec._PredictionFigures_meanProbability(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "minProbability":
+			out.Values[i] = ec._PredictionFigures_minProbability(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "maxProbability":
+			out.Values[i] = ec._PredictionFigures_maxProbability(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var predictionRequestImplementors = []string{"PredictionRequest", "Node"}
 
 func (ec *executionContext) _PredictionRequest(ctx context.Context, sel ast.SelectionSet, obj *store.Request) graphql.Marshaler {
@@ -5749,6 +8857,12 @@ func (ec *executionContext) _PredictionRequest(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "outcome":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PredictionRequest_outcome(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5813,6 +8927,61 @@ func (ec *executionContext) _PredictionResponse(ctx context.Context, sel ast.Sel
 			out.Values[i] = ec._PredictionResponse_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contributions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PredictionResponse_contributions(ctx, field, obj)
+				})
+		case "bias":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PredictionResponse_bias(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var predictionStatsImplementors = []string{"PredictionStats"}
+
+func (ec *executionContext) _PredictionStats(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.PredictionStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, predictionStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PredictionStats")
+		case "totals":
+			out.Values[i] = ec._PredictionStats_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buckets":
+			out.Values[i] = ec._PredictionStats_buckets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "histogram":
+			out.Values[i] = ec._PredictionStats_histogram(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -5879,6 +9048,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_tokenStatus(ctx, field)
+				})
+		case "modelPerformance":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_modelPerformance(ctx, field)
+				})
+		case "drift":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_drift(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -6023,6 +9204,69 @@ func (ec *executionContext) _RequestEdge(ctx context.Context, sel ast.SelectionS
 	}
 
 	return out
+}
+
+var statsBucketImplementors = []string{"StatsBucket"}
+
+func (ec *executionContext) _StatsBucket(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.StatsBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statsBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatsBucket")
+		case "start":
+			out.Values[i] = ec._StatsBucket_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._StatsBucket_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._StatsBucket_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "requestLogged":
+		return ec._Subscription_requestLogged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var tokenPayloadImplementors = []string{"TokenPayload"}
@@ -6222,6 +9466,18 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_requests(ctx, field, obj)
+				})
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_stats(ctx, field, obj)
+				})
+		case "performance":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_performance(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -6616,6 +9872,46 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCalibrationBin2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋmetricsᚐBin(ctx context.Context, sel ast.SelectionSet, v metrics.Bin) graphql.Marshaler {
+	return ec._CalibrationBin(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCalibrationBin2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋmetricsᚐBinᚄ(ctx context.Context, sel ast.SelectionSet, v []metrics.Bin) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCalibrationBin2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋmetricsᚐBin(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDriftBin2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐDriftBin(ctx context.Context, sel ast.SelectionSet, v gqlmodel.DriftBin) graphql.Marshaler {
+	return ec._DriftBin(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDriftBin2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐDriftBinᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.DriftBin) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDriftBin2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐDriftBin(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNFeatureContribution2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐFeatureContribution(ctx context.Context, sel ast.SelectionSet, v gqlmodel.FeatureContribution) graphql.Marshaler {
 	return ec._FeatureContribution(ctx, sel, &v)
 }
@@ -6625,6 +9921,26 @@ func (ec *executionContext) marshalNFeatureContribution2ᚕgithubᚗcomᚋmlapi�
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFeatureContribution2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐFeatureContribution(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFeatureDrift2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐFeatureDrift(ctx context.Context, sel ast.SelectionSet, v gqlmodel.FeatureDrift) graphql.Marshaler {
+	return ec._FeatureDrift(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFeatureDrift2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐFeatureDriftᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.FeatureDrift) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFeatureDrift2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐFeatureDrift(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -6658,6 +9974,40 @@ func (ec *executionContext) marshalNFloat2float32(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloat(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloat(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNHistogramBin2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐHistogramBin(ctx context.Context, sel ast.SelectionSet, v gqlmodel.HistogramBin) graphql.Marshaler {
+	return ec._HistogramBin(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNHistogramBin2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐHistogramBinᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.HistogramBin) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHistogramBin2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐHistogramBin(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -6734,6 +10084,42 @@ func (ec *executionContext) marshalNModelInfo2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋ
 	return ec._ModelInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNModelPerformance2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelPerformance(ctx context.Context, sel ast.SelectionSet, v gqlmodel.ModelPerformance) graphql.Marshaler {
+	return ec._ModelPerformance(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNModelPerformance2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelPerformanceᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.ModelPerformance) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNModelPerformance2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelPerformance(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNModelPerformance2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelPerformance(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.ModelPerformance) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ModelPerformance!")
+		return graphql.Null
+	}
+	return ec._ModelPerformance(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOutcome2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Outcome) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Outcome!")
+		return graphql.Null
+	}
+	return ec._Outcome(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
@@ -6755,12 +10141,28 @@ func (ec *executionContext) marshalNPrediction2ᚖgithubᚗcomᚋmlapiᚋmlapi�
 	return ec._Prediction(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPredictionFigures2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐPredictionFigures(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.PredictionFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PredictionFigures!")
+		return graphql.Null
+	}
+	return ec._PredictionFigures(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPredictionRequest2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequest(ctx context.Context, sel ast.SelectionSet, v *store.Request) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PredictionRequest!")
 		return graphql.Null
 	}
 	return ec._PredictionRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPredictionStats2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐPredictionStats(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.PredictionStats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PredictionStats!")
+		return graphql.Null
+	}
+	return ec._PredictionStats(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRegisterUserInput2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐRegisterUserInput(ctx context.Context, v any) (gqlmodel.RegisterUserInput, error) {
@@ -6855,6 +10257,26 @@ var (
 		store.RoleAdmin: "ADMIN",
 	}
 )
+
+func (ec *executionContext) marshalNStatsBucket2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐStatsBucket(ctx context.Context, sel ast.SelectionSet, v gqlmodel.StatsBucket) graphql.Marshaler {
+	return ec._StatsBucket(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStatsBucket2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐStatsBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.StatsBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatsBucket2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐStatsBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
@@ -7085,6 +10507,32 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalODriftReport2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐDriftReport(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.DriftReport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DriftReport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOFeatureContribution2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐFeatureContributionᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.FeatureContribution) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFeatureContribution2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐFeatureContribution(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOFloat2ᚖfloat32(ctx context.Context, v any) (*float32, error) {
 	if v == nil {
 		return nil, nil
@@ -7100,6 +10548,24 @@ func (ec *executionContext) marshalOFloat2ᚖfloat32(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := scalar.MarshalFloat32(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloat(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalFloat(*v)
 	return res
 }
 
@@ -7128,6 +10594,13 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋ
 	return ec._Node(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOOutcome2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Outcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Outcome(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOPredictionRequest2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequest(ctx context.Context, sel ast.SelectionSet, v *store.Request) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -7141,6 +10614,74 @@ func (ec *executionContext) marshalOPredictionResponse2ᚖgithubᚗcomᚋmlapi�
 	}
 	return ec._PredictionResponse(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalORequestFilter2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRequestFilter(ctx context.Context, v any) (*store.RequestFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRequestFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORequestOrder2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐOrder(ctx context.Context, v any) (*store.Order, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalORequestOrder2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐOrder[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORequestOrder2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐOrder(ctx context.Context, sel ast.SelectionSet, v *store.Order) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalORequestOrder2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐOrder[*v])
+	return res
+}
+
+var (
+	unmarshalORequestOrder2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐOrder = map[string]store.Order{
+		"NEWEST_FIRST": store.NewestFirst,
+		"OLDEST_FIRST": store.OldestFirst,
+	}
+	marshalORequestOrder2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐOrder = map[store.Order]string{
+		store.NewestFirst: "NEWEST_FIRST",
+		store.OldestFirst: "OLDEST_FIRST",
+	}
+)
+
+func (ec *executionContext) unmarshalOResponseStatus2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus(ctx context.Context, v any) (*store.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOResponseStatus2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOResponseStatus2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus(ctx context.Context, sel ast.SelectionSet, v *store.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOResponseStatus2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus[*v])
+	return res
+}
+
+var (
+	unmarshalOResponseStatus2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus = map[string]store.Status{
+		"OK":            store.StatusOK,
+		"INVALID_INPUT": store.StatusInvalidInput,
+	}
+	marshalOResponseStatus2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐStatus = map[store.Status]string{
+		store.StatusOK:           "OK",
+		store.StatusInvalidInput: "INVALID_INPUT",
+	}
+)
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
@@ -7176,6 +10717,22 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalar.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTimeBucket2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐTimeBucket(ctx context.Context, v any) (*gqlmodel.TimeBucket, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(gqlmodel.TimeBucket)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTimeBucket2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐTimeBucket(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.TimeBucket) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Viewer) graphql.Marshaler {

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -13,8 +14,10 @@ import (
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
+	"github.com/mlapi/mlapi/graph/gqlmodel"
 	"github.com/mlapi/mlapi/internal/gqlhttp"
 	"github.com/mlapi/mlapi/internal/httpserver"
+	"github.com/mlapi/mlapi/internal/store"
 )
 
 // Limits bound what one operation may ask for.
@@ -105,6 +108,9 @@ type Options struct {
 	Limits        Limits
 	Persisted     gqlhttp.PersistedOptions
 	Logger        *slog.Logger
+	// Live configures the websocket and server-sent events transports of
+	// subscriptions.
+	Live gqlhttp.LiveOptions
 }
 
 // NewHandler returns the GraphQL endpoint, served as GraphQL over HTTP:
@@ -123,8 +129,8 @@ func NewHandler(resolver *Resolver, opts Options) (http.Handler, error) {
 func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, error) {
 	opts.Limits = opts.Limits.withDefaults()
 	cfg := Config{Resolvers: resolver}
-	cfg.Complexity.Viewer.Requests = func(childComplexity int, first *int, _ *string, _ *time.Time) int {
-		return requestsComplexity(childComplexity, first)
+	cfg.Complexity.Viewer.Requests = func(childComplexity int, first *int, _ *string, last *int, _ *string, _ *time.Time, _ *store.RequestFilter, _ *store.Order) int {
+		return requestsComplexity(childComplexity, cmp.Or(first, last))
 	}
 	// Each prediction is a database commit: aliasing predict must not turn
 	// one document into thousands of writes.
@@ -134,12 +140,30 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	// A stored input is up to 4 KiB: aliasing it across a page must not
 	// build an answer of megabytes within the budget.
 	cfg.Complexity.PredictionRequest.Input = func(int) int { return inputCost }
+	// Each explanation in the history is a TreeSHAP walk of every tree.
+	cfg.Complexity.PredictionResponse.Contributions = func(child int) int { return saturatingAdd(explainCost, child) }
+	cfg.Complexity.PredictionResponse.Bias = func(int) int { return explainCost }
+	// Performance reads every matching prediction with an outcome.
+	cfg.Complexity.Viewer.Performance = func(child int, _ *store.RequestFilter) int { return saturatingAdd(performanceCost, child) }
+	cfg.Complexity.Query.ModelPerformance = func(child int, _ *store.RequestFilter) int { return saturatingAdd(performanceCost, child) }
+	// Stats are three aggregates over the matching requests; the number of
+	// buckets is only known once they run, so the price is fixed.
+	cfg.Complexity.Viewer.Stats = func(child int, _ *store.RequestFilter, _ *gqlmodel.TimeBucket, _ *string) int {
+		return saturatingAdd(statsCost, child)
+	}
+	// Drift reads every input served in its range (at most a year).
+	cfg.Complexity.Query.Drift = func(child int, _ *time.Time, _ *time.Time) int { return saturatingAdd(driftCost, child) }
 	schema := NewExecutableSchema(cfg)
 	persisted, err := gqlhttp.NewPersisted(opts.Persisted, schema.Schema())
 	if err != nil {
 		return nil, nil, err
 	}
 	srv := handler.New(schema)
+	// The streaming transports first: gqlhttp.Transport claims every
+	// request, and gqlgen asks the transports in the order they are added.
+	for _, t := range gqlhttp.LiveTransports(opts.Live) {
+		srv.AddTransport(t)
+	}
 	srv.AddTransport(gqlhttp.Transport{MaxResponseBytes: opts.Limits.MaxResponseBytes})
 	// documents parses and validates each document within the limits, and
 	// is the cache of parsed documents: gqlgen's own parse and validation

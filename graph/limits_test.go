@@ -100,11 +100,14 @@ func TestRequestsComplexity(t *testing.T) {
 // the two one value.
 func TestDefaultPageSizeInSchema(t *testing.T) {
 	t.Parallel()
-	arg := NewExecutableSchema(Config{}).Schema().Types["Viewer"].Fields.ForName("requests").Arguments.ForName("first")
-	if arg == nil || arg.DefaultValue == nil {
-		t.Fatal("Viewer.requests(first:) has no default")
+	field := NewExecutableSchema(Config{}).Schema().Types["Viewer"].Fields.ForName("requests")
+	// The schema states the default page in words (first has no default,
+	// so that last can be given alone): the words must name the constant.
+	want := "with neither first nor last, the first " + strconv.Itoa(prediction.DefaultPageSize)
+	if description := strings.Join(strings.Fields(field.Description), " "); !strings.Contains(description, want) {
+		t.Errorf("Viewer.requests's description does not say %q: %q", want, description)
 	}
-	if arg.DefaultValue.Raw != strconv.Itoa(prediction.DefaultPageSize) {
-		t.Errorf("Viewer.requests(first:) defaults to %s, want prediction.DefaultPageSize (%d)", arg.DefaultValue.Raw, prediction.DefaultPageSize)
+	if arg := field.Arguments.ForName("first"); arg == nil || arg.DefaultValue != nil {
+		t.Errorf("Viewer.requests(first:) has a default, which would refuse last alone")
 	}
 }

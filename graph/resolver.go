@@ -10,8 +10,10 @@ import (
 
 	"github.com/mlapi/mlapi/graph/gqlmodel"
 	"github.com/mlapi/mlapi/internal/account"
+	"github.com/mlapi/mlapi/internal/drift"
 	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/prediction"
+	"github.com/mlapi/mlapi/internal/stats"
 )
 
 // Resolver holds the services the resolvers delegate to.
@@ -25,22 +27,35 @@ type Resolver struct {
 	// features lists the model's feature names in the order of its
 	// explanations, with the PredictInput field carrying each.
 	features []featureField
+	// live holds the subscriptions (subscriptions.go); nil: none served.
+	live *liveUpdates
+	// charts computes me.stats (stats.go); nil: stats are unavailable.
+	charts *stats.Service
+	// drifts answers drift (drift.go); nil: no drift is measured.
+	drifts *drift.Service
 }
 
 // NewResolver returns the root resolver. It refuses a model whose features
 // are not exactly PredictInput's fields, so a model swapped in at run time
 // cannot silently receive the wrong inputs.
-func NewResolver(accounts *account.Service, predictions *prediction.Service, info model.Info) (*Resolver, error) {
+func NewResolver(accounts *account.Service, predictions *prediction.Service, info model.Info, opts ...ResolverOption) (*Resolver, error) {
 	schema := NewExecutableSchema(Config{}).Schema()
 	features, err := bindFeatures(schema, info)
 	if err != nil {
 		return nil, err
 	}
-	return &Resolver{
+	r := &Resolver{
 		accounts:    accounts,
 		predictions: predictions,
 		modelInfo:   toModelInfo(info),
 		schema:      schema,
 		features:    features,
-	}, nil
+	}
+	for _, opt := range opts {
+		opt(r)
+	}
+	return r, nil
 }
+
+// ResolverOption sets an optional part of the Resolver.
+type ResolverOption func(*Resolver)

@@ -117,6 +117,10 @@ func (r *mutationResolver) RevokeUserTokens(ctx context.Context, userID string) 
 	return &user, nil
 }
 
+func (r *mutationResolver) RecordOutcome(ctx context.Context, requestID string, outcome bool, observedAt *time.Time) (*gqlmodel.Outcome, error) {
+	return r.recordOutcome(ctx, requestID, outcome, observedAt)
+}
+
 func (r *predictionResolver) ID(ctx context.Context, obj *prediction.Result) (string, error) {
 	return encodeRowID(nodeResponse, obj.ID), nil
 }
@@ -149,6 +153,10 @@ func (r *predictionRequestResolver) ID(ctx context.Context, obj *store.Request) 
 	return encodeRowID(nodeRequest, obj.ID), nil
 }
 
+func (r *predictionRequestResolver) Outcome(ctx context.Context, obj *store.Request) (*gqlmodel.Outcome, error) {
+	return r.requestOutcome(ctx, obj)
+}
+
 func (r *predictionResponseResolver) ID(ctx context.Context, obj *store.Response) (string, error) {
 	return encodeRowID(nodeResponse, obj.ID), nil
 }
@@ -160,6 +168,14 @@ func (r *predictionResponseResolver) YhatProb(ctx context.Context, obj *store.Re
 	}
 	p := float32(*obj.YhatProb)
 	return &p, nil
+}
+
+func (r *predictionResponseResolver) Contributions(ctx context.Context, obj *store.Response) ([]gqlmodel.FeatureContribution, error) {
+	return r.responseContributions(ctx, obj)
+}
+
+func (r *predictionResponseResolver) Bias(ctx context.Context, obj *store.Response) (*float32, error) {
+	return r.responseBias(ctx, obj)
 }
 
 // Me is the resolver for the me field.
@@ -202,6 +218,18 @@ func (r *queryResolver) TokenStatus(ctx context.Context, token string) (*gqlmode
 	return status, nil
 }
 
+func (r *queryResolver) ModelPerformance(ctx context.Context, filter *store.RequestFilter) ([]gqlmodel.ModelPerformance, error) {
+	return r.modelPerformance(ctx, filter)
+}
+
+func (r *queryResolver) Drift(ctx context.Context, from *time.Time, until *time.Time) (*gqlmodel.DriftReport, error) {
+	return r.drift(ctx, from, until)
+}
+
+func (r *subscriptionResolver) RequestLogged(ctx context.Context) (<-chan *store.Request, error) {
+	return r.requestLogged(ctx)
+}
+
 func (r *userResolver) ID(ctx context.Context, obj *store.User) (string, error) {
 	return encodeRowID(nodeUser, obj.ID), nil
 }
@@ -211,13 +239,17 @@ func (r *viewerResolver) ID(ctx context.Context, obj *gqlmodel.Viewer) (string, 
 }
 
 // Requests is the resolver for the requests field.
-func (r *viewerResolver) Requests(ctx context.Context, obj *gqlmodel.Viewer, first *int, after *string, since *time.Time) (*gqlmodel.RequestConnection, error) {
+func (r *viewerResolver) Requests(ctx context.Context, obj *gqlmodel.Viewer, first *int, after *string, last *int, before *string, since *time.Time, filter *store.RequestFilter, orderBy *store.Order) (*gqlmodel.RequestConnection, error) {
 	// obj is always the authenticated caller: me and node(id:) return no other Viewer.
-	page, err := r.predictions.History(ctx, obj.ID, deref(first, prediction.DefaultPageSize), deref(after, ""), since)
-	if err != nil {
-		return nil, err
-	}
-	return toConnection(page), nil
+	return r.requests(ctx, obj, first, after, last, before, since, filter, orderBy)
+}
+
+func (r *viewerResolver) Stats(ctx context.Context, obj *gqlmodel.Viewer, filter *store.RequestFilter, bucket *gqlmodel.TimeBucket, timeZone *string) (*gqlmodel.PredictionStats, error) {
+	return r.stats(ctx, obj, filter, bucket, timeZone)
+}
+
+func (r *viewerResolver) Performance(ctx context.Context, obj *gqlmodel.Viewer, filter *store.RequestFilter) (*gqlmodel.ModelPerformance, error) {
+	return r.performance(ctx, obj, filter)
 }
 
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
@@ -234,6 +266,8 @@ func (r *Resolver) PredictionResponse() PredictionResponseResolver {
 
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
@@ -244,6 +278,7 @@ type (
 	predictionRequestResolver  struct{ *Resolver }
 	predictionResponseResolver struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
+	subscriptionResolver       struct{ *Resolver }
 	userResolver               struct{ *Resolver }
 	viewerResolver             struct{ *Resolver }
 )

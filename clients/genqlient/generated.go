@@ -14,8 +14,12 @@ import (
 //
 // The authenticated caller, with their own prediction history.
 type HistoryMeViewer struct {
-	// The caller's requests, newest first. first is 1 to 100; after is an endCursor
-	// from a previous page; since keeps requests created at or after that time.
+	// The caller's requests that match filter, in orderBy's order (newest first
+	// by default), paged as Relay connections are: first (1 to 100) with after
+	// (an endCursor) pages forward, last (1 to 100) with before (a
+	// startCursor) pages backward; with neither first nor last, the first 20.
+	// since is filter.from, kept for earlier clients. Cursors are opaque, and
+	// only valid for the caller, the same filter and the same order.
 	Requests HistoryMeViewerRequestsRequestConnection `json:"requests"`
 }
 

@@ -12,12 +12,47 @@ import (
 	"github.com/mlapi/mlapi/internal/store"
 )
 
+type DriftBin struct {
+	// Null for the first bin: open below.
+	Lower *float32 `json:"lower,omitempty"`
+	// Null for the last bin: open above.
+	Upper *float32 `json:"upper,omitempty"`
+	// Share of the training data in the bin.
+	Expected float32 `json:"expected"`
+	// Share of the served inputs in the bin.
+	Actual float32 `json:"actual"`
+}
+
+// Population stability index of the served inputs against the training data,
+// per feature, over ten bins cut at the training data's deciles.
+type DriftReport struct {
+	From  time.Time `json:"from"`
+	Until time.Time `json:"until"`
+	// Inputs that got a prediction in the range.
+	Count    int            `json:"count"`
+	Features []FeatureDrift `json:"features"`
+}
+
 type FeatureContribution struct {
 	// The model's feature name.
 	Feature string `json:"feature"`
 	// The GraphQL input field of that feature.
 	Field string  `json:"field"`
 	Value float32 `json:"value"`
+}
+
+type FeatureDrift struct {
+	Feature string `json:"feature"`
+	Field   string `json:"field"`
+	// Null when no input was served in the range. Above 0.25 is commonly read as a large shift.
+	Psi  *float32   `json:"psi,omitempty"`
+	Bins []DriftBin `json:"bins"`
+}
+
+type HistogramBin struct {
+	Lower float32 `json:"lower"`
+	Upper float32 `json:"upper"`
+	Count int     `json:"count"`
 }
 
 type ModelFeature struct {
@@ -52,9 +87,43 @@ func (ModelInfo) IsNode() {}
 type Mutation struct {
 }
 
+// What really happened for a request, as its owner recorded it.
+type Outcome struct {
+	// true when the death event occurred.
+	Outcome    bool      `json:"outcome"`
+	ObservedAt time.Time `json:"observedAt"`
+	// When it was last recorded.
+	RecordedAt time.Time `json:"recordedAt"`
+}
+
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
+	HasNextPage     bool    `json:"hasNextPage"`
+	HasPreviousPage bool    `json:"hasPreviousPage"`
+	StartCursor     *string `json:"startCursor,omitempty"`
+	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
+// Figures over a set of requests.
+type PredictionFigures struct {
+	Requests int `json:"requests"`
+	// Requests that got a prediction.
+	Ok int `json:"ok"`
+	// Requests whose input was refused.
+	Refused int `json:"refused"`
+	// Predictions of class 1.
+	Positives int `json:"positives"`
+	// Null when there is no prediction.
+	MeanProbability *float32 `json:"meanProbability,omitempty"`
+	MinProbability  *float32 `json:"minProbability,omitempty"`
+	MaxProbability  *float32 `json:"maxProbability,omitempty"`
+}
+
+type PredictionStats struct {
+	Totals *PredictionFigures `json:"totals"`
+	// One row per bucket that holds a request, oldest first.
+	Buckets []StatsBucket `json:"buckets"`
+	// Ten bins of width 0.1 over [0, 1]; the last includes 1.
+	Histogram []HistogramBin `json:"histogram"`
 }
 
 type Query struct {
@@ -82,6 +151,17 @@ type RequestConnection struct {
 type RequestEdge struct {
 	Cursor string         `json:"cursor"`
 	Node   *store.Request `json:"node"`
+}
+
+type StatsBucket struct {
+	// The bucket's first instant.
+	Start time.Time `json:"start"`
+	// The next bucket's first instant.
+	End     time.Time          `json:"end"`
+	Figures *PredictionFigures `json:"figures"`
+}
+
+type Subscription struct {
 }
 
 type TokenInput struct {
@@ -151,6 +231,63 @@ func (e *FeatureType) UnmarshalJSON(b []byte) error {
 }
 
 func (e FeatureType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TimeBucket string
+
+const (
+	TimeBucketHour TimeBucket = "HOUR"
+	TimeBucketDay  TimeBucket = "DAY"
+	TimeBucketWeek TimeBucket = "WEEK"
+)
+
+var AllTimeBucket = []TimeBucket{
+	TimeBucketHour,
+	TimeBucketDay,
+	TimeBucketWeek,
+}
+
+func (e TimeBucket) IsValid() bool {
+	switch e {
+	case TimeBucketHour, TimeBucketDay, TimeBucketWeek:
+		return true
+	}
+	return false
+}
+
+func (e TimeBucket) String() string {
+	return string(e)
+}
+
+func (e *TimeBucket) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TimeBucket(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TimeBucket", str)
+	}
+	return nil
+}
+
+func (e TimeBucket) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TimeBucket) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TimeBucket) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -212,7 +212,7 @@ func (s *Service) TokenStatus(ctx context.Context, token string) (valid bool, ex
 
 // SetUserEnabled enables or disables a user on an administrator's behalf.
 func (s *Service) SetUserEnabled(ctx context.Context, userID int64, enabled bool) (store.User, error) {
-	admin, err := s.requireAdmin(ctx)
+	admin, err := s.RequireAdmin(ctx)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -228,7 +228,7 @@ func (s *Service) SetUserEnabled(ctx context.Context, userID int64, enabled bool
 // DeleteUser deletes a user, their requests and their responses, on an
 // administrator's behalf.
 func (s *Service) DeleteUser(ctx context.Context, userID int64) error {
-	admin, err := s.requireAdmin(ctx)
+	admin, err := s.RequireAdmin(ctx)
 	if err != nil {
 		return err
 	}
@@ -257,7 +257,9 @@ func (s *Service) User(ctx context.Context, userID int64) (store.User, error) {
 	return s.users.UserByID(ctx, userID)
 }
 
-func (s *Service) requireAdmin(ctx context.Context) (store.User, error) {
+// RequireAdmin returns the authenticated caller when they are an
+// administrator: UNAUTHENTICATED without a valid token, FORBIDDEN otherwise.
+func (s *Service) RequireAdmin(ctx context.Context) (store.User, error) {
 	user, err := s.Authenticate(ctx)
 	if err != nil {
 		return store.User{}, err

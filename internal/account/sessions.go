@@ -90,7 +90,7 @@ func (s *Service) ChangePassword(ctx context.Context, currentPassword, newPasswo
 // administrator's behalf; the user can log in again. An administrator may
 // revoke their own tokens, not another administrator's.
 func (s *Service) RevokeUserTokens(ctx context.Context, userID int64) (store.User, error) {
-	admin, err := s.requireAdmin(ctx)
+	admin, err := s.RequireAdmin(ctx)
 	if err != nil {
 		return store.User{}, err
 	}

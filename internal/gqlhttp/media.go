@@ -1,10 +1,9 @@
 package gqlhttp
 
 import (
-	"mime"
 	"net/http"
-	"strconv"
-	"strings"
+
+	"github.com/mlapi/mlapi/internal/httpserver"
 )
 
 const (
@@ -47,29 +46,11 @@ func (m mediaType) requestErrorStatus() int {
 // the answer is application/json, as the specification asks of servers
 // that still serve older clients.
 func negotiate(accept string) mediaType {
-	var m mediaType
-	bestJSON, bestGraphQL := -1.0, -1.0
-	for _, item := range strings.Split(accept, ",") {
-		typ, params, err := mime.ParseMediaType(strings.TrimSpace(item))
-		if err != nil {
-			continue
-		}
-		q := 1.0
-		if v, ok := params["q"]; ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				q = f
-			}
-		}
-		if q <= 0 {
-			continue
-		}
-		switch typ {
-		case graphQLResponseJSON:
-			bestGraphQL = max(bestGraphQL, q)
-		case applicationJSON:
-			bestJSON = max(bestJSON, q)
-		}
+	q := httpserver.AcceptQualities(accept)
+	graphQL, named := q[graphQLResponseJSON]
+	json, ok := q[applicationJSON]
+	if !ok {
+		json = -1
 	}
-	m.graphQLResponse = bestGraphQL >= 0 && bestGraphQL >= bestJSON
-	return m
+	return mediaType{graphQLResponse: named && graphQL >= json}
 }

@@ -209,10 +209,17 @@ func LimitBody(max int64) Middleware {
 
 // Timeout gives every request a deadline, so that a slow database or an
 // exhausted connection pool makes a request fail cleanly instead of holding
-// its connection until the write timeout cuts it.
+// its connection until the write timeout cuts it. A stream (IsStream: a
+// subscription's websocket or event stream) is exempt, explicitly: it
+// lives as long as its subscription, whose operations bound their own work.
 func Timeout(d time.Duration) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if IsStream(r) {
+				keepOpen(w)
+				next.ServeHTTP(w, r)
+				return
+			}
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))

@@ -62,7 +62,14 @@ func load(fsys fs.FS, dir string) (*Model, error) {
 		return nil, fmt.Errorf("model %s: %w", modelPath, err)
 	}
 	l := loader{path: modelPath, schemaPath: schemaPath, features: features}
-	return l.build(modelBytes)
+	m, err := l.build(modelBytes)
+	if err != nil {
+		return nil, err
+	}
+	if m.info.Reference, err = loadReference(fsys, dir, features); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // loader builds a Model from model.json, naming the file and the field in

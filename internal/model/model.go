@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"github.com/mlapi/mlapi/internal/drift"
 )
 
 // FeatureType is how an input column is given: a number, or a boolean
@@ -53,6 +55,9 @@ type Info struct {
 	// Features are in the input schema's order, the order of every vector
 	// this package takes or returns.
 	Features []Feature
+	// Reference is the training data's distribution, from the optional
+	// reference.json beside the model (reference.go); nil without one.
+	Reference *drift.Reference
 }
 
 // Prediction is the model's answer for one input.

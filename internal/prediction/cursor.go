@@ -12,15 +12,18 @@ import (
 // cursors being misread.
 const cursorPrefix = "req1:"
 
-// EncodeCursor returns the opaque cursor that pages after the request id.
+// EncodeCursor returns the opaque cursor of a request: its id, versioned.
+// It carries neither the user nor the filter: every history read is of the
+// caller's own rows, so a cursor only positions a page among them, and one
+// from another user, filter or order positions it by id just the same.
 func EncodeCursor(requestID int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(requestID, 10)))
 }
 
-var errBadCursor = apperr.New(apperr.Invalid, "after is not a cursor this API issued")
-
-// DecodeCursor reads a cursor made by EncodeCursor.
-func DecodeCursor(cursor string) (int64, error) {
+// decodeCursor reads a cursor made by EncodeCursor, naming the argument
+// that carried it when it refuses it.
+func decodeCursor(cursor, argument string) (int64, error) {
+	errBadCursor := apperr.New(apperr.Invalid, argument+" is not a cursor this API issued")
 	if len(cursor) > 64 {
 		return 0, errBadCursor
 	}

@@ -4,6 +4,7 @@
 package prediction
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -34,6 +35,7 @@ type Log interface {
 	ListRequests(ctx context.Context, userID int64, q store.PageQuery) (store.RequestPage, error)
 	Request(ctx context.Context, userID, requestID int64) (store.Request, error)
 	Response(ctx context.Context, userID, responseID int64) (store.Response, error)
+	OutcomeLog // outcomes.go
 }
 
 // Service predicts and reads back a user's history.
@@ -247,39 +249,55 @@ func formatProbability(p float32) string {
 
 // Page is one page of a user's history.
 type Page struct {
-	Requests    []store.Request
-	Cursors     []string
-	TotalCount  int
-	HasNextPage bool
+	Requests                     []store.Request
+	Cursors                      []string
+	TotalCount                   int
+	HasNextPage, HasPreviousPage bool
 }
 
 // Page sizes of History. The store clamps every page to its MaxPageSize,
 // so that is the one source of the maximum. History refuses a larger first
-// rather than answering a shorter page than asked.
+// or last rather than answering a shorter page than asked.
 const (
 	// MaxPageSize bounds how many requests one page returns.
 	MaxPageSize = store.MaxPageSize
-	// DefaultPageSize is the page a client that names no size gets. The
-	// schema repeats it as the default of requests(first:), which cannot
-	// refer to a Go constant; a graph test keeps the two equal.
+	// DefaultPageSize is the page a client that names neither first nor
+	// last gets. The schema's description of requests states it, and a
+	// graph test keeps the two equal.
 	DefaultPageSize = 20
+	// MaxModelVersion bounds filter.modelVersion: no served version comes
+	// near it, and a longer one is a mistake, not a search.
+	MaxModelVersion = 256
 )
 
-// History returns the user's requests, newest first, after the given cursor
-// and created at or after since.
-func (s *Service) History(ctx context.Context, userID int64, first int, after string, since *time.Time) (Page, error) {
-	if first < 1 || first > MaxPageSize {
-		return Page{}, apperr.New(apperr.Invalid, "first must be between 1 and "+strconv.Itoa(MaxPageSize))
+// HistoryQuery is one page of a user's history as a Relay connection asks
+// for it.
+type HistoryQuery struct {
+	// First (1 to MaxPageSize) pages forward from After; Last pages
+	// backward from Before. Not both; with neither, the first
+	// DefaultPageSize.
+	First, Last *int
+	// After and Before are cursors from an earlier page; empty is none.
+	// Either bounds a page of either direction.
+	After, Before string
+	// Since is an older spelling of Filter.From: with both, the later
+	// wins, as keeping both conditions would.
+	Since  *time.Time
+	Filter store.RequestFilter
+	// Order is the history's order; empty is store.NewestFirst.
+	Order store.Order
+}
+
+// History returns one page of the user's requests that match q. Cursors
+// name a request by its id (see EncodeCursor): every read is of the
+// caller's own rows, so another user's cursor only positions the page
+// among the caller's requests, and reveals nothing.
+func (s *Service) History(ctx context.Context, userID int64, q HistoryQuery) (Page, error) {
+	pq, err := pageQuery(q)
+	if err != nil {
+		return Page{}, err
 	}
-	q := store.PageQuery{First: first, Since: since}
-	if after != "" {
-		id, err := DecodeCursor(after)
-		if err != nil {
-			return Page{}, err
-		}
-		q.AfterID = id
-	}
-	page, err := s.log.ListRequests(ctx, userID, q)
+	page, err := s.log.ListRequests(ctx, userID, pq)
 	if err != nil {
 		return Page{}, err
 	}
@@ -287,7 +305,120 @@ func (s *Service) History(ctx context.Context, userID int64, first int, after st
 	for i, r := range page.Requests {
 		cursors[i] = EncodeCursor(r.ID)
 	}
-	return Page{Requests: page.Requests, Cursors: cursors, TotalCount: page.TotalCount, HasNextPage: page.HasNextPage}, nil
+	return Page{
+		Requests: page.Requests, Cursors: cursors, TotalCount: page.TotalCount,
+		HasNextPage: page.HasNextPage, HasPreviousPage: page.HasPreviousPage,
+	}, nil
+}
+
+// pageQuery checks q and turns it into the store's query.
+func pageQuery(q HistoryQuery) (store.PageQuery, error) {
+	pq := store.PageQuery{Size: DefaultPageSize, Order: q.Order}
+	switch {
+	case q.First != nil && q.Last != nil:
+		return pq, apperr.New(apperr.Invalid, "first and last cannot both be given: first pages forward, last backward")
+	case q.First != nil:
+		if *q.First < 1 || *q.First > MaxPageSize {
+			return pq, apperr.New(apperr.Invalid, "first must be between 1 and "+strconv.Itoa(MaxPageSize))
+		}
+		pq.Size = *q.First
+	case q.Last != nil:
+		if *q.Last < 1 || *q.Last > MaxPageSize {
+			return pq, apperr.New(apperr.Invalid, "last must be between 1 and "+strconv.Itoa(MaxPageSize))
+		}
+		pq.Size, pq.Backward = *q.Last, true
+	}
+	switch q.Order {
+	case "", store.NewestFirst, store.OldestFirst:
+	default:
+		return pq, apperr.New(apperr.Invalid, "orderBy must be NEWEST_FIRST or OLDEST_FIRST")
+	}
+	var err error
+	if q.After != "" {
+		if pq.AfterID, err = decodeCursor(q.After, "after"); err != nil {
+			return pq, err
+		}
+	}
+	if q.Before != "" {
+		if pq.BeforeID, err = decodeCursor(q.Before, "before"); err != nil {
+			return pq, err
+		}
+	}
+	pq.Filter = q.Filter
+	if q.Since != nil && (pq.Filter.From == nil || q.Since.After(*pq.Filter.From)) {
+		pq.Filter.From = q.Since
+	}
+	if err := ValidateFilter(pq.Filter); err != nil {
+		return pq, err
+	}
+	return pq, nil
+}
+
+// ValidateFilter refuses a filter that cannot mean what its client wants,
+// with a BAD_USER_INPUT naming the field: a probability outside [0, 1], a
+// minimum above the maximum, a yhat other than 0 or 1, an empty time range,
+// an unknown status or an overlong model version.
+func ValidateFilter(f store.RequestFilter) error {
+	bad := func(message string) error { return apperr.New(apperr.Invalid, "filter."+message) }
+	for _, p := range []struct {
+		name  string
+		value *float64
+	}{{"minProbability", f.MinProbability}, {"maxProbability", f.MaxProbability}} {
+		if p.value != nil && !(*p.value >= 0 && *p.value <= 1) {
+			return bad(p.name + " must be between 0 and 1")
+		}
+	}
+	if f.MinProbability != nil && f.MaxProbability != nil && *f.MinProbability > *f.MaxProbability {
+		return bad("minProbability must not exceed filter.maxProbability")
+	}
+	if f.Yhat != nil && *f.Yhat != 0 && *f.Yhat != 1 {
+		return bad("yhat must be 0 or 1")
+	}
+	if f.From != nil && f.Until != nil && !f.From.Before(*f.Until) {
+		return bad("until must be after filter.from")
+	}
+	if f.Status != nil && *f.Status != store.StatusOK && *f.Status != store.StatusInvalidInput {
+		return bad("status must be OK or INVALID_INPUT")
+	}
+	if f.ModelVersion != nil && len(*f.ModelVersion) > MaxModelVersion {
+		return bad("modelVersion must be at most " + strconv.Itoa(MaxModelVersion) + " bytes")
+	}
+	return nil
+}
+
+// Explanation returns the exact TreeSHAP explanation of a logged response,
+// recomputed from its request's logged input: the same numbers Predict's
+// Result gave when it answered. ok is false, with no error, when there is
+// nothing to explain: no prediction was made, or the model version that
+// answered is not the one served now (another model's contributions would
+// not explain this answer). The input comes with resp when the read that
+// returned it had it (a history page), and is read otherwise.
+func (s *Service) Explanation(ctx context.Context, userID int64, resp *store.Response) (explanation model.Explanation, ok bool, err error) {
+	if resp == nil || resp.Status != store.StatusOK || resp.ModelVersion != s.version {
+		return model.Explanation{}, false, nil
+	}
+	input := resp.RequestInput()
+	if input == nil {
+		req, err := s.log.Request(ctx, userID, resp.RequestID)
+		if err != nil {
+			return model.Explanation{}, false, err
+		}
+		input = req.Input
+	}
+	// Numbers as the client wrote them, parsed as the model parses them
+	// when it predicts, so the features are the same float64s.
+	dec := json.NewDecoder(bytes.NewReader(input))
+	dec.UseNumber()
+	var fields map[string]any
+	if err := dec.Decode(&fields); err != nil {
+		return model.Explanation{}, false, fmt.Errorf("response %d: logged input: %w", resp.ID, err)
+	}
+	x, err := s.model.Validate(fields)
+	if err != nil {
+		// The same model accepted it once: the log no longer holds what it answered.
+		return model.Explanation{}, false, fmt.Errorf("response %d: logged input no longer validates: %w", resp.ID, err)
+	}
+	return s.model.Explain(x), true, nil
 }
 
 // Request returns one of the user's own requests; another user's request is

@@ -92,7 +92,7 @@ func TestPredictRefusalsAreLogged(t *testing.T) {
 		if apperr.CodeOf(err) != apperr.Invalid || !errors.As(err, &verr) || len(verr.Fields) != 2 {
 			t.Fatalf("got %v, want BAD_USER_INPUT naming age and sex", err)
 		}
-		page, err := s.History(ctx, userID, 10, "", nil)
+		page, err := s.History(ctx, userID, forward(10, ""))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestRefuse(t *testing.T) {
 		userID := newUser(t, db, "kim")
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				before, err := s.History(ctx, userID, 1, "", nil)
+				before, err := s.History(ctx, userID, forward(1, ""))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -179,7 +179,7 @@ func TestRefuse(t *testing.T) {
 				if (err != nil) != (len(tt.want) > 0) || (err != nil && apperr.CodeOf(err) != apperr.Invalid) || !slices.Equal(got, tt.want) {
 					t.Fatalf("Refuse = %v (fields %v), want %v", err, got, tt.want)
 				}
-				after, err := s.History(ctx, userID, 1, "", nil)
+				after, err := s.History(ctx, userID, forward(1, ""))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -218,15 +218,15 @@ func TestHistoryArguments(t *testing.T) {
 			{"foreign cursor", 10, "eyJpZCI6MX0", apperr.Invalid},
 		}
 		for _, tt := range tests {
-			if _, err := s.History(ctx, userID, tt.first, tt.after, nil); apperr.CodeOf(err) != tt.want {
+			if _, err := s.History(ctx, userID, forward(tt.first, tt.after)); apperr.CodeOf(err) != tt.want {
 				t.Errorf("%s: %v, want %s", tt.name, err, tt.want)
 			}
 		}
-		first, err := s.History(ctx, userID, 3, "", nil)
+		first, err := s.History(ctx, userID, forward(3, ""))
 		if err != nil || len(first.Requests) != 3 || !first.HasNextPage || first.TotalCount != 5 {
 			t.Fatalf("first page: %v %+v", err, first)
 		}
-		rest, err := s.History(ctx, userID, 3, first.Cursors[2], nil)
+		rest, err := s.History(ctx, userID, forward(3, first.Cursors[2]))
 		if err != nil || len(rest.Requests) != 2 || rest.HasNextPage || rest.Requests[0].ID >= first.Requests[2].ID {
 			t.Fatalf("second page: %v %+v", err, rest)
 		}
@@ -236,9 +236,14 @@ func TestHistoryArguments(t *testing.T) {
 func TestCursorRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, id := range []int64{1, 42, 1 << 40} {
-		got, err := DecodeCursor(EncodeCursor(id))
+		got, err := decodeCursor(EncodeCursor(id), "after")
 		if err != nil || got != id {
-			t.Errorf("DecodeCursor(EncodeCursor(%d)) = %d, %v", id, got, err)
+			t.Errorf("decodeCursor(EncodeCursor(%d)) = %d, %v", id, got, err)
 		}
 	}
+}
+
+// forward asks for the first page of size first after the cursor after.
+func forward(first int, after string) HistoryQuery {
+	return HistoryQuery{First: &first, After: after}
 }

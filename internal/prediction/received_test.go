@@ -110,7 +110,7 @@ func TestRefusalIsBounded(t *testing.T) {
 			!strings.Contains(verr.Fields[0].Message, "130.00001 is outside") {
 			t.Errorf("error %.300s", err)
 		}
-		page, err := s.History(ctx, userID, 1, "", nil)
+		page, err := s.History(ctx, userID, forward(1, ""))
 		if err != nil || len(page.Requests) != 1 {
 			t.Fatal(err)
 		}

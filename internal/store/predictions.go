@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -25,11 +26,11 @@ WITH u AS (
 ), rq AS (
 	INSERT INTO requests (user_id, input, created_datetime, updated_datetime)
 	SELECT u.id, ?1::json, ?2::timestamptz, ?2::timestamptz FROM u
-	RETURNING id
+	RETURNING id, user_id
 ), rs AS (
-	INSERT INTO responses (request_id, output, yhat_prob, yhat, model_version,
+	INSERT INTO responses (request_id, user_id, output, yhat_prob, yhat, model_version,
 		status, error_code, created_datetime, updated_datetime)
-	SELECT rq.id, ?3::json, ?4::double precision, ?5::smallint, ?6::text,
+	SELECT rq.id, rq.user_id, ?3::json, ?4::double precision, ?5::smallint, ?6::text,
 		?7::text, ?8::text, ?2::timestamptz, ?2::timestamptz FROM rq
 	RETURNING id, request_id
 )
@@ -46,9 +47,9 @@ SELECT id, ?1, ?2, ?2 FROM users WHERE id = ?0 AND enabled
 RETURNING id`
 
 	logResponseSQLite = `
-INSERT INTO responses (request_id, output, yhat_prob, yhat, model_version,
+INSERT INTO responses (request_id, user_id, output, yhat_prob, yhat, model_version,
 	status, error_code, created_datetime, updated_datetime)
-VALUES (?0, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+VALUES (?0, ?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
 RETURNING id`
 )
 
@@ -84,7 +85,7 @@ func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPredict
 			}
 			return tx.QueryRowContext(ctx, logResponseSQLite,
 				logged.RequestID, string(p.Output), p.YhatProb, p.Yhat, p.ModelVersion,
-				p.Status, p.ErrorCode, logged.CreatedAt,
+				p.Status, p.ErrorCode, logged.CreatedAt, p.UserID,
 			).Scan(&logged.ResponseID)
 		})
 	}
@@ -131,43 +132,118 @@ func (p PredictionLog) validate() error {
 	return nil
 }
 
-// ListRequests returns a page of the user's requests with their responses,
-// newest first. TotalCount is counted by a separate statement, so a request
-// logged between the two may show in one and not the other.
+// ListRequests returns a page of the user's requests that match q.Filter,
+// each with its response and its outcome (an Outcome that is not Recorded
+// when there is none), in q.Order, paged by keyset on the request id (id
+// order is creation order). A forward page is the q.Size requests that come
+// first after q.AfterID; a backward page the q.Size that come last before
+// q.BeforeID; both cursors bound either kind of page. TotalCount is counted
+// by a separate statement, so a request logged between the two may show in
+// one and not the other.
+//
+// The page's other end is known from the one row more it reads. Its near
+// end is known for the price of one more query of one row, which usually
+// finds the cursor's own request at once: a page after a cursor has a
+// previous page when a matching request lies at or before the cursor (the
+// request the cursor names counts), and a page before a cursor likewise
+// has a next page.
 func (db *DB) ListRequests(ctx context.Context, userID int64, q PageQuery) (RequestPage, error) {
-	first := min(max(q.First, 1), MaxPageSize)
-	ofUser := func(sq *bun.SelectQuery) *bun.SelectQuery {
-		sq = sq.Where("request.user_id = ?", userID)
-		if q.Since != nil {
-			sq = sq.Where("request.created_datetime >= ?", ceilMicrosecond(*q.Since))
+	size := min(max(q.Size, 1), MaxPageSize)
+	// In the listing's order, "after id" means a smaller id newest first
+	// and a larger one oldest first.
+	afterOp, beforeOp, order, reverse := "<", ">", "request.id DESC", "request.id ASC"
+	if q.Order == OldestFirst {
+		afterOp, beforeOp, order, reverse = ">", "<", "request.id ASC", "request.id DESC"
+	}
+	// matching selects the user's requests that match the filter. The page
+	// query joins responses and outcomes itself (its Relations, LEFT JOINs
+	// under the aliases the filter reads), so joins is false for it.
+	matching := func(joins bool) func(*bun.SelectQuery) *bun.SelectQuery {
+		return func(sq *bun.SelectQuery) *bun.SelectQuery {
+			if joins {
+				sq = q.Filter.joinFiltered(sq, true, userID)
+			}
+			return q.Filter.apply(sq.Where("request.user_id = ?", userID))
+		}
+	}
+	cursors := func(sq *bun.SelectQuery) *bun.SelectQuery {
+		if q.AfterID > 0 {
+			sq = sq.Where("request.id "+afterOp+" ?", q.AfterID)
+		}
+		if q.BeforeID > 0 {
+			sq = sq.Where("request.id "+beforeOp+" ?", q.BeforeID)
 		}
 		return sq
 	}
 
-	total, err := db.ro.NewSelect().Model((*Request)(nil)).Apply(ofUser).Count(ctx)
-	if err != nil {
-		return RequestPage{}, classify(fmt.Errorf("count requests: %w", err))
-	}
-	page := RequestPage{TotalCount: int(total), Requests: []Request{}}
-	if total == 0 {
-		return page, nil
+	page := RequestPage{Requests: []Request{}}
+	if !q.SkipCount {
+		total, err := db.ro.NewSelect().Model((*Request)(nil)).Apply(matching(true)).Count(ctx)
+		if err != nil {
+			return RequestPage{}, classify(fmt.Errorf("count requests: %w", err))
+		}
+		page.TotalCount = int(total)
+		if total == 0 {
+			return page, nil
+		}
 	}
 
-	// One row more than asked says whether another page follows.
-	sel := db.ro.NewSelect().Model(&page.Requests).Relation("Response").Apply(ofUser).
-		OrderExpr("request.id DESC").Limit(int64(first) + 1)
-	if q.AfterID > 0 {
-		sel = sel.Where("request.id < ?", q.AfterID)
+	// One row more than asked says whether the page's far end is the last.
+	sel := db.ro.NewSelect().Model(&page.Requests).Relation("Response").Relation("Outcome").
+		Apply(matching(false)).Apply(cursors).Limit(int64(size) + 1)
+	if q.Backward {
+		sel = sel.OrderExpr(reverse)
+	} else {
+		sel = sel.OrderExpr(order)
 	}
 	if err := sel.Scan(ctx); err != nil {
 		return RequestPage{}, classify(fmt.Errorf("select requests: %w", err))
 	}
-	if len(page.Requests) > first {
-		page.HasNextPage = true
-		page.Requests = page.Requests[:first]
+	more := len(page.Requests) > size
+	if more {
+		page.Requests = page.Requests[:size]
+	}
+	if q.Backward {
+		slices.Reverse(page.Requests)
 	}
 	for i := range page.Requests {
-		page.Requests[i].inUTC()
+		r := &page.Requests[i]
+		r.inUTC()
+		r.Response.setRequestInput(r.Input)
+		// bun leaves a has-one it found no row for nil: an empty Outcome
+		// says "loaded: none" (Outcome.Recorded), so no one reads it again.
+		if r.Outcome == nil {
+			r.Outcome = &Outcome{}
+		}
+	}
+
+	// The near end: whether a matching request lies at or beyond the
+	// cursor the page starts from. It is looked for in id order from the
+	// cursor outward (the cursor's own request first), rather than with
+	// EXISTS, for which PostgreSQL may pick a sequential scan from the
+	// table's start.
+	nearEnd := func(id int64, op, order string) (bool, error) {
+		if id <= 0 {
+			return false, nil
+		}
+		var found []int64
+		err := db.ro.NewSelect().Model((*Request)(nil)).Column("request.id").Apply(matching(true)).
+			Where("request.id "+op+" ?", id).OrderExpr(order).Limit(1).Scan(ctx, &found)
+		if err != nil {
+			return false, classify(fmt.Errorf("look beyond the cursor: %w", err))
+		}
+		return len(found) > 0, nil
+	}
+	var err error
+	if q.Backward {
+		page.HasPreviousPage = more
+		page.HasNextPage, err = nearEnd(q.BeforeID, afterOp+"=", order)
+	} else {
+		page.HasNextPage = more
+		page.HasPreviousPage, err = nearEnd(q.AfterID, beforeOp+"=", reverse)
+	}
+	if err != nil {
+		return RequestPage{}, err
 	}
 	return page, nil
 }
@@ -187,6 +263,7 @@ func (db *DB) Request(ctx context.Context, userID, requestID int64) (Request, er
 		return Request{}, classify(fmt.Errorf("select request: %w", err))
 	}
 	r.inUTC()
+	r.Response.setRequestInput(r.Input)
 	return r, nil
 }
 

@@ -153,7 +153,7 @@ func TestLogPredictionConcurrently(t *testing.T) {
 				t.Errorf("%s = %d, want %d", query, n, workers*each)
 			}
 		}
-		page, err := db.ListRequests(t.Context(), u.ID, store.PageQuery{First: 1})
+		page, err := db.ListRequests(t.Context(), u.ID, store.PageQuery{Size: 1})
 		if err != nil || page.TotalCount != workers*each {
 			t.Fatalf("ListRequests: %+v, %v", page, err)
 		}
@@ -204,7 +204,7 @@ func TestListRequestsWalksAllPages(t *testing.T) {
 				var sizes []int
 				var after int64
 				for {
-					page, err := db.ListRequests(t.Context(), tt.user.ID, store.PageQuery{First: tt.first, AfterID: after})
+					page, err := db.ListRequests(t.Context(), tt.user.ID, store.PageQuery{Size: tt.first, AfterID: after})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -266,7 +266,7 @@ func TestListRequestsSince(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				page, err := db.ListRequests(t.Context(), u.ID, store.PageQuery{First: tt.first, Since: &tt.since})
+				page, err := db.ListRequests(t.Context(), u.ID, store.PageQuery{Size: tt.first, Filter: store.RequestFilter{From: &tt.since}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -302,7 +302,7 @@ func TestListRequestsClampsPageSize(t *testing.T) {
 			{-5, 1}, {0, 1}, {1, 1}, {store.MaxPageSize, store.MaxPageSize}, {1 << 30, store.MaxPageSize},
 		}
 		for _, tt := range tests {
-			page, err := db.ListRequests(t.Context(), u.ID, store.PageQuery{First: tt.first})
+			page, err := db.ListRequests(t.Context(), u.ID, store.PageQuery{Size: tt.first})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +318,7 @@ func TestListRequestsEmpty(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		u := createUser(t, db, "ada")
-		page, err := db.ListRequests(t.Context(), u.ID, store.PageQuery{First: 10})
+		page, err := db.ListRequests(t.Context(), u.ID, store.PageQuery{Size: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

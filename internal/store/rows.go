@@ -73,14 +73,21 @@ type Request struct {
 	UpdatedAt time.Time       `bun:"updated_datetime"`
 
 	Response *Response `bun:"rel:has-one,join:id=request_id"`
+	// Outcome is loaded only by queries that ask for it
+	// (.Relation("Outcome")); see Outcome.Recorded for telling "none" from
+	// "not loaded".
+	Outcome *Outcome `bun:"rel:has-one,join:id=request_id"`
 }
 
 // Response is the answer logged for a Request.
 type Response struct {
 	bun.BaseModel `bun:"table:responses,alias:response"`
 
-	ID           int64           `bun:"id,pk,autoincrement"`
-	RequestID    int64           `bun:"request_id"`
+	ID        int64 `bun:"id,pk,autoincrement"`
+	RequestID int64 `bun:"request_id"`
+	// UserID is the request's owner, copied so that the history's filters
+	// on responses read the user's rows by index.
+	UserID       int64           `bun:"user_id"`
 	Output       json.RawMessage `bun:"output"`
 	YhatProb     *float64        `bun:"yhat_prob"`
 	Yhat         *int            `bun:"yhat"`
@@ -89,6 +96,22 @@ type Response struct {
 	ErrorCode    *string         `bun:"error_code"`
 	CreatedAt    time.Time       `bun:"created_datetime"`
 	UpdatedAt    time.Time       `bun:"updated_datetime"`
+
+	// requestInput is the answered request's input, when the read that
+	// returned the response had it at hand (see RequestInput).
+	requestInput json.RawMessage `bun:"-"`
+}
+
+// RequestInput returns the input of the request r answers, as logged, when
+// the read that returned r had it at hand (ListRequests, Request, Logged);
+// nil otherwise, and the caller reads the request.
+func (r *Response) RequestInput() json.RawMessage { return r.requestInput }
+
+// setRequestInput keeps the answered request's input with r, if r is set.
+func (r *Response) setRequestInput(input json.RawMessage) {
+	if r != nil {
+		r.requestInput = input
+	}
 }
 
 // inUTC puts the times in UTC. The databases hand them back in other zones
@@ -104,6 +127,9 @@ func (r *Request) inUTC() {
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	if r.Response != nil {
 		r.Response.inUTC()
+	}
+	if r.Outcome != nil {
+		r.Outcome.inUTC()
 	}
 }
 
@@ -152,19 +178,30 @@ func (p PredictionLog) Logged(l LoggedPrediction) Request {
 		Response: &Response{
 			ID: l.ResponseID, RequestID: l.RequestID, Output: p.Output, YhatProb: p.YhatProb, Yhat: p.Yhat,
 			ModelVersion: p.ModelVersion, Status: p.Status, ErrorCode: p.ErrorCode, CreatedAt: created, UpdatedAt: created,
+			requestInput: p.Input,
 		},
 	}
 }
 
-// PageQuery selects a page of a user's requests, newest first.
+// PageQuery selects a page of a user's requests that match Filter, in
+// Order.
 type PageQuery struct {
-	// First is the page size, clamped to [1, MaxPageSize].
-	First int
-	// AfterID is the cursor: the page starts below this request id; zero
-	// starts at the newest request.
-	AfterID int64
-	// Since, when set, keeps only requests created at or after it.
-	Since *time.Time
+	Filter RequestFilter
+	// Order is the listing's order; empty is NewestFirst.
+	Order Order
+	// Size is the page size, clamped to [1, MaxPageSize].
+	Size int
+	// Backward takes the Size requests that come last (before BeforeID)
+	// rather than the Size that come first (after AfterID); the page is in
+	// Order either way.
+	Backward bool
+	// AfterID and BeforeID are cursors, request ids: the page holds only
+	// requests after AfterID and before BeforeID in Order. Zero is no
+	// cursor.
+	AfterID, BeforeID int64
+	// SkipCount leaves TotalCount zero, for a caller that pages through
+	// everything and needs no count.
+	SkipCount bool
 }
 
 // MaxPageSize is the largest page ListRequests returns, and so the largest
@@ -173,10 +210,58 @@ const MaxPageSize = 100
 
 // RequestPage is one page of a user's requests.
 type RequestPage struct {
-	// Requests are newest first, each with its Response.
+	// Requests are in the query's Order, each with its Response.
 	Requests []Request
-	// TotalCount counts the user's requests that match Since, on every page.
+	// TotalCount counts the user's requests that match the filter, on every
+	// page (zero with SkipCount).
 	TotalCount int
-	// HasNextPage says whether requests older than the last one remain.
-	HasNextPage bool
+	// HasNextPage says whether matching requests follow the page in its
+	// order; HasPreviousPage whether some precede it. See ListRequests for
+	// how each is known.
+	HasNextPage, HasPreviousPage bool
+}
+
+// Order is the order a history is listed in.
+type Order string
+
+// The orders of a history, by creation (request id order is creation order).
+const (
+	NewestFirst Order = "newest_first"
+	OldestFirst Order = "oldest_first"
+)
+
+// Outcome is what really happened for a request (ground truth), as its owner
+// recorded it: at most one per request, replaced when recorded again.
+type Outcome struct {
+	bun.BaseModel `bun:"table:outcomes,alias:outcome"`
+
+	RequestID int64 `bun:"request_id,pk"`
+	// Outcome is true when the event occurred.
+	Outcome bool `bun:"outcome"`
+	// ObservedAt is when the outcome was seen, as the owner gave it.
+	ObservedAt time.Time `bun:"observed_datetime"`
+	// CreatedAt is when it was first recorded, UpdatedAt when last.
+	CreatedAt time.Time `bun:"created_datetime"`
+	UpdatedAt time.Time `bun:"updated_datetime"`
+}
+
+// Recorded reports whether o is an outcome read from the database. A request
+// read with .Relation("Outcome") and no outcome gets an empty Outcome from
+// bun's LEFT JOIN, not nil, so nil means "not loaded" and !Recorded() means
+// "loaded: none".
+func (o *Outcome) Recorded() bool { return o != nil && o.RequestID != 0 }
+
+// inUTC puts the outcome's times in UTC; see User.inUTC.
+func (o *Outcome) inUTC() {
+	o.ObservedAt, o.CreatedAt, o.UpdatedAt = o.ObservedAt.UTC(), o.CreatedAt.UTC(), o.UpdatedAt.UTC()
+}
+
+// ScoredOutcome is one served prediction with its recorded outcome, as model
+// performance reads it.
+type ScoredOutcome struct {
+	RequestID    int64
+	ModelVersion string
+	YhatProb     float64
+	Yhat         int
+	Outcome      bool
 }

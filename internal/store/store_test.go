@@ -176,7 +176,7 @@ func calls(db *store.DB, userID int64) map[string]func(context.Context) error {
 		"DeleteUser":     func(ctx context.Context) error { return db.DeleteUser(ctx, userID) },
 		"LogPrediction":  func(ctx context.Context) error { _, err := db.LogPrediction(ctx, okLog(userID, 1)); return err },
 		"ListRequests": func(ctx context.Context) error {
-			_, err := db.ListRequests(ctx, userID, store.PageQuery{First: 10})
+			_, err := db.ListRequests(ctx, userID, store.PageQuery{Size: 10})
 			return err
 		},
 		"Request":  func(ctx context.Context) error { _, err := db.Request(ctx, userID, 1); return err },

@@ -1,0 +1,260 @@
+package live
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/mlapi/mlapi/internal/apperr"
+	"github.com/mlapi/mlapi/internal/store"
+	"github.com/mlapi/mlapi/internal/store/storetest"
+)
+
+// received drains what s holds now, without waiting, and whether C is
+// closed.
+func received(s *Subscription) (events []Event, closed bool) {
+	for {
+		select {
+		case e, ok := <-s.C:
+			if !ok {
+				return events, true
+			}
+			events = append(events, e)
+		default:
+			return events, false
+		}
+	}
+}
+
+func mustSubscribe(t *testing.T, b *Broker, userID int64) *Subscription {
+	t.Helper()
+	s, err := b.Subscribe(userID)
+	if err != nil {
+		t.Fatalf("Subscribe(%d): %v", userID, err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestDeliversToTheUsersSubscriptionsOnly: an event reaches every
+// subscription of its user, in order, and no other user's.
+func TestDeliversToTheUsersSubscriptionsOnly(t *testing.T) {
+	t.Parallel()
+	b := NewBroker(Options{})
+	defer b.Close()
+	a1, a2, other := mustSubscribe(t, b, 1), mustSubscribe(t, b, 1), mustSubscribe(t, b, 2)
+	ctx := t.Context()
+	for _, e := range []Event{{Kind: RequestLogged, UserID: 1, RequestID: 10}, {Kind: UserChanged, UserID: 1}, {Kind: RequestLogged, UserID: 3, RequestID: 11}} {
+		if err := b.Publish(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []Event{{Kind: RequestLogged, UserID: 1, RequestID: 10}, {Kind: UserChanged, UserID: 1}}
+	for _, s := range []*Subscription{a1, a2} {
+		got, closed := received(s)
+		if closed || len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("user 1 got %v (closed %v); want %v", got, closed, want)
+		}
+	}
+	if got, _ := received(other); len(got) != 0 {
+		t.Errorf("user 2 got %v; want nothing", got)
+	}
+}
+
+// TestLimits: past MaxPerUser subscriptions of one user, or MaxTotal in
+// all, Subscribe refuses with TOO_MANY_REQUESTS; closing one frees its
+// place, once however often it is closed.
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	b := NewBroker(Options{MaxPerUser: 2, MaxTotal: 3})
+	defer b.Close()
+	first := mustSubscribe(t, b, 1)
+	mustSubscribe(t, b, 1)
+	if _, err := b.Subscribe(1); apperr.CodeOf(err) != apperr.TooManyRequests {
+		t.Fatalf("third of user 1: %v; want TOO_MANY_REQUESTS", err)
+	}
+	mustSubscribe(t, b, 2)
+	if _, err := b.Subscribe(3); apperr.CodeOf(err) != apperr.TooManyRequests {
+		t.Fatalf("fourth in all: %v; want TOO_MANY_REQUESTS", err)
+	}
+	first.Close()
+	first.Close()
+	if user, total := b.Open(1); user != 1 || total != 2 {
+		t.Fatalf("open after a close: user %d, total %d; want 1, 2", user, total)
+	}
+	mustSubscribe(t, b, 3)
+	if _, closed := received(first); !closed {
+		t.Error("a closed subscription's channel is open")
+	}
+}
+
+// TestSlowSubscriberIsEnded: a subscription whose buffer is full is ended
+// rather than holding up the others, after what it had buffered.
+func TestSlowSubscriberIsEnded(t *testing.T) {
+	t.Parallel()
+	b := NewBroker(Options{Buffer: 1})
+	defer b.Close()
+	slow, other := mustSubscribe(t, b, 1), mustSubscribe(t, b, 1)
+	ctx := t.Context()
+	_ = b.Publish(ctx, Event{Kind: RequestLogged, UserID: 1, RequestID: 1})
+	if got, _ := received(other); len(got) != 1 {
+		t.Fatalf("other got %v", got)
+	}
+	_ = b.Publish(ctx, Event{Kind: RequestLogged, UserID: 1, RequestID: 2})
+	got, closed := received(slow)
+	if !closed || len(got) != 1 || got[0].RequestID != 1 {
+		t.Errorf("slow got %v, closed %v; want the first event, then closed", got, closed)
+	}
+	if got, closed := received(other); closed || len(got) != 1 || got[0].RequestID != 2 {
+		t.Errorf("other got %v, closed %v; want the second event", got, closed)
+	}
+	if user, _ := b.Open(1); user != 1 {
+		t.Errorf("%d open; want 1", user)
+	}
+}
+
+// TestCloseEndsEverySubscription: Close closes every channel and refuses
+// new subscriptions with SERVICE_UNAVAILABLE.
+func TestCloseEndsEverySubscription(t *testing.T) {
+	t.Parallel()
+	b := NewBroker(Options{})
+	s1, s2 := mustSubscribe(t, b, 1), mustSubscribe(t, b, 2)
+	b.Close()
+	b.Close()
+	for _, s := range []*Subscription{s1, s2} {
+		if _, closed := received(s); !closed {
+			t.Error("open after Close")
+		}
+	}
+	if _, err := b.Subscribe(1); !errors.Is(err, ErrClosed) {
+		t.Errorf("Subscribe after Close: %v", err)
+	}
+}
+
+// openDB opens and migrates the database at databaseURL.
+func openDB(t *testing.T, databaseURL string) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.Context(), databaseURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func mustOpen(t *testing.T, dialect, databaseURL string) *Broker {
+	t.Helper()
+	b, err := Open(t.Context(), dialect, databaseURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// next waits for s's next event; the test's deadline bounds the wait.
+func next(t *testing.T, s *Subscription) Event {
+	t.Helper()
+	select {
+	case e, ok := <-s.C:
+		if !ok {
+			t.Fatal("subscription ended")
+		}
+		return e
+	case <-t.Context().Done():
+		t.Fatal("no event")
+	}
+	return Event{}
+}
+
+// TestPredictionLogPublishesAfterCommit, on every database: a logged
+// prediction reaches its user's subscription with the committed request's
+// id, and on PostgreSQL one made through another process's Broker (another
+// Broker on the same database) does too. A prediction the store refuses
+// (its user is gone) publishes nothing.
+func TestPredictionLogPublishesAfterCommit(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		databaseURL := storetest.URL(t, dialect)
+		db := openDB(t, databaseURL)
+		ctx := t.Context()
+		user, err := db.CreateUser(ctx, store.NewUser{Username: "alice", Email: "alice@example.com", PasswordHash: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		subscriber := mustOpen(t, dialect, databaseURL)
+		publishers := []*Broker{subscriber}
+		if dialect == store.Postgres {
+			publishers = append(publishers, mustOpen(t, dialect, databaseURL))
+		}
+		mine, others := mustSubscribe(t, subscriber, user.ID), mustSubscribe(t, subscriber, user.ID+1)
+		prob, yhat := 0.25, 0
+		entry := store.PredictionLog{
+			UserID: user.ID, Input: json.RawMessage(`{}`), Output: json.RawMessage(`{}`),
+			YhatProb: &prob, Yhat: &yhat, ModelVersion: "v", Status: store.StatusOK,
+		}
+		for i, p := range publishers {
+			logged, err := p.PredictionLog(db).LogPrediction(ctx, entry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := next(t, mine)
+			if want := (Event{Kind: RequestLogged, UserID: user.ID, RequestID: logged.RequestID}); got != want {
+				t.Errorf("publisher %d: got %+v; want %+v", i, got, want)
+			}
+			if _, err := db.Request(ctx, user.ID, got.RequestID); err != nil {
+				t.Errorf("the event's request is not there to read: %v", err)
+			}
+		}
+		gone := entry
+		gone.UserID = user.ID + 1000
+		if _, err := subscriber.PredictionLog(db).LogPrediction(ctx, gone); !errors.Is(err, store.ErrUserNotFound) {
+			t.Fatalf("LogPrediction for a missing user: %v", err)
+		}
+		// An event published after the refusal arrives first: nothing
+		// was published in between.
+		if err := publishers[len(publishers)-1].Publish(ctx, Event{Kind: UserChanged, UserID: user.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if got := next(t, mine); got.Kind != UserChanged {
+			t.Errorf("after a refused log: %+v; want the UserChanged event", got)
+		}
+		if got, _ := received(others); len(got) != 0 {
+			t.Errorf("another user's subscription got %v", got)
+		}
+	})
+}
+
+// TestUsersPublishesAccountChanges: disabling a user through the decorator
+// announces it to the user's subscriptions; a change that fails does not.
+func TestUsersPublishesAccountChanges(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		databaseURL := storetest.URL(t, dialect)
+		db := openDB(t, databaseURL)
+		ctx := t.Context()
+		user, err := db.CreateUser(ctx, store.NewUser{Username: "bob", Email: "bob@example.com", PasswordHash: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := mustOpen(t, dialect, databaseURL)
+		s := mustSubscribe(t, b, user.ID)
+		users := b.Users(db)
+		if _, err := users.SetUserEnabled(ctx, user.ID+1000, false); err == nil {
+			t.Fatal("disabled a missing user")
+		}
+		if _, err := users.SetUserEnabled(ctx, user.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if got := next(t, s); got != (Event{Kind: UserChanged, UserID: user.ID}) {
+			t.Errorf("got %+v", got)
+		}
+		if err := users.DeleteUser(ctx, user.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := next(t, s); got != (Event{Kind: UserChanged, UserID: user.ID}) {
+			t.Errorf("got %+v", got)
+		}
+	})
+}

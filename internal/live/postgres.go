@@ -1,0 +1,154 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mlapi/mlapi/internal/store"
+)
+
+// channel is the PostgreSQL notification channel of mlapi's events. A
+// channel is scoped to its database, so two APIs on two databases of one
+// server never hear each other.
+const channel = "mlapi_live"
+
+// Open returns the Broker for a database of dialect at databaseURL: events
+// in process on SQLite, through LISTEN/NOTIFY on PostgreSQL. On PostgreSQL
+// it returns once this process listens, so that any event published after
+// it returns reaches this process's subscriptions; it keeps listening,
+// connecting again after a loss, until Close. Events published while it is
+// connecting again are not delivered here: a subscriber's history, not the
+// subscription, is the record.
+func Open(ctx context.Context, dialect, databaseURL string, opts Options) (*Broker, error) {
+	switch dialect {
+	case store.SQLite:
+		return NewBroker(opts), nil
+	case store.Postgres:
+		return openPostgres(ctx, databaseURL, opts)
+	}
+	return nil, fmt.Errorf("%w: %q", errUnknownDialect, dialect)
+}
+
+// pgBus publishes with NOTIFY on a small pool, and listens on a connection
+// of its own.
+type pgBus struct {
+	pool   *pgxpool.Pool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// notifyConns bounds the connections NOTIFY uses: one statement each, a
+// round trip long.
+const notifyConns = 2
+
+func openPostgres(ctx context.Context, databaseURL string, opts Options) (*Broker, error) {
+	poolConfig, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("live: parse PostgreSQL URL: %w", err)
+	}
+	poolConfig.MaxConns = notifyConns
+	pool, err := pgxpool.NewWithConfig(ctx, poolConfig)
+	if err != nil {
+		return nil, fmt.Errorf("live: %w", err)
+	}
+	b := newBroker(opts)
+	listenCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	bus := &pgBus{pool: pool, cancel: cancel, done: make(chan struct{})}
+	b.bus = bus
+	ready := make(chan error, 1)
+	go func() {
+		defer close(bus.done)
+		listen(listenCtx, b, poolConfig.ConnConfig, ready)
+	}()
+	select {
+	case err = <-ready:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		bus.close()
+		return nil, fmt.Errorf("live: listen for events: %w", err)
+	}
+	return b, nil
+}
+
+func (p *pgBus) publish(ctx context.Context, e Event) error {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	_, err = p.pool.Exec(ctx, "SELECT pg_notify($1, $2)", channel, string(payload))
+	return err
+}
+
+func (p *pgBus) close() {
+	p.cancel()
+	<-p.done
+	p.pool.Close()
+}
+
+// Waits between attempts to listen again after a loss.
+const (
+	minRetry = 100 * time.Millisecond
+	maxRetry = 5 * time.Second
+)
+
+// listen delivers the channel's notifications to b until ctx ends. It
+// reports on ready whether the first LISTEN succeeded, and gives up if it
+// did not; after that, it connects again after every loss, waiting longer
+// each time up to maxRetry.
+func listen(ctx context.Context, b *Broker, config *pgx.ConnConfig, ready chan<- error) {
+	retry := minRetry
+	first := true
+	for {
+		conn, err := pgx.ConnectConfig(ctx, config)
+		if err == nil {
+			if _, err = conn.Exec(ctx, "LISTEN "+channel); err != nil {
+				conn.Close(context.Background())
+			}
+		}
+		if first {
+			ready <- err
+			if err != nil {
+				return
+			}
+			first = false
+		}
+		if err == nil {
+			retry = minRetry
+			err = receive(ctx, b, conn)
+			conn.Close(context.Background())
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		b.opts.Logger.Warn("live: listening for events failed: connecting again; events until then are not delivered here", "err", err, "retry_in", retry)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(retry):
+		}
+		retry = min(2*retry, maxRetry)
+	}
+}
+
+// receive delivers notifications from conn until it fails or ctx ends.
+func receive(ctx context.Context, b *Broker, conn *pgx.Conn) error {
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		var e Event
+		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil || e.UserID == 0 {
+			b.opts.Logger.Warn("live: notification ignored: not an event", "channel", n.Channel)
+			continue
+		}
+		b.deliver(e)
+	}
+}
