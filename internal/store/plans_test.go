@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -127,12 +128,22 @@ func TestHistoryPlans(t *testing.T) {
 				if _, err := db.ListRequests(ctx, target.ID, q); err != nil {
 					t.Fatal(err)
 				}
+				// A SET LOCAL the store ran applies to the statements after
+				// it until its transaction ends: explain them under it.
+				var settings []string
 				for _, query := range log.take() {
-					var plan []struct{ Plan planNode }
-					var raw string
-					if err := w.DB.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+query).Scan(&raw); err != nil {
-						t.Fatalf("explain %s: %v", query, err)
+					switch {
+					case strings.HasPrefix(query, "SET LOCAL "):
+						settings = append(settings, query)
+						continue
+					case query == "BEGIN":
+						continue // the transaction explain makes stands for it
+					case query == "COMMIT", query == "ROLLBACK":
+						settings = nil
+						continue
 					}
+					var plan []struct{ Plan planNode }
+					raw := explain(t, w.DB, settings, query)
 					if err := json.Unmarshal([]byte(raw), &plan); err != nil {
 						t.Fatal(err)
 					}
@@ -171,4 +182,25 @@ func (n planNode) walk(out []string) []string {
 		out = c.walk(out)
 	}
 	return out
+}
+
+// explain returns the JSON plan of query, under settings (SET LOCAL
+// statements) in a transaction of its own that it rolls back.
+func explain(t *testing.T, db *sql.DB, settings []string, query string) string {
+	t.Helper()
+	tx, err := db.BeginTx(t.Context(), &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, s := range settings {
+		if _, err := tx.ExecContext(t.Context(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	var raw string
+	if err := tx.QueryRowContext(t.Context(), "EXPLAIN (FORMAT JSON) "+query).Scan(&raw); err != nil {
+		t.Fatalf("explain %s: %v", query, err)
+	}
+	return raw
 }
