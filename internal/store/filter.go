@@ -102,3 +102,13 @@ func (f RequestFilter) joinFiltered(q *bun.SelectQuery, joinResponse bool, userI
 	}
 	return q
 }
+
+// ofUser keeps, of q's requests AS request, userID's that match f. With
+// joins it also joins the tables f reads; a query that loads them as
+// relations already has them under the same aliases.
+func (f RequestFilter) ofUser(q *bun.SelectQuery, userID int64, joins bool) *bun.SelectQuery {
+	if joins {
+		q = f.joinFiltered(q, true, userID)
+	}
+	return f.apply(q.Where("request.user_id = ?", userID))
+}

@@ -159,12 +159,7 @@ func (db *DB) ListRequests(ctx context.Context, userID int64, q PageQuery) (Requ
 	// query joins responses and outcomes itself (its Relations, LEFT JOINs
 	// under the aliases the filter reads), so joins is false for it.
 	matching := func(joins bool) func(*bun.SelectQuery) *bun.SelectQuery {
-		return func(sq *bun.SelectQuery) *bun.SelectQuery {
-			if joins {
-				sq = q.Filter.joinFiltered(sq, true, userID)
-			}
-			return q.Filter.apply(sq.Where("request.user_id = ?", userID))
-		}
+		return func(sq *bun.SelectQuery) *bun.SelectQuery { return q.Filter.ofUser(sq, userID, joins) }
 	}
 	cursors := func(sq *bun.SelectQuery) *bun.SelectQuery {
 		if q.AfterID > 0 {
@@ -260,8 +255,7 @@ func (db *DB) ListRequests(ctx context.Context, userID int64, q PageQuery) (Requ
 // outcomes by their primary key.
 func (db *DB) countRequests(ctx context.Context, userID int64, f RequestFilter) (int64, error) {
 	count := func(ctx context.Context, q *bun.SelectQuery, f RequestFilter) (int64, error) {
-		q = f.joinFiltered(q.Model((*Request)(nil)), true, userID)
-		n, err := f.apply(q.Where("request.user_id = ?", userID)).Count(ctx)
+		n, err := f.ofUser(q.Model((*Request)(nil)), userID, true).Count(ctx)
 		return int64(n), err
 	}
 	if db.dialect != Postgres || !f.needsOutcome() {
