@@ -298,33 +298,6 @@ func TestMethods(t *testing.T) {
 	}
 }
 
-func TestAcceptsGzip(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		header string
-		want   bool
-	}{
-		{"", false},
-		{"gzip", true},
-		{"GZIP", true},
-		{"gzip, deflate, br, zstd", true},
-		{"br;q=1.0, gzip;q=0.5", true},
-		{"gzip; q=0", false},
-		{"gzip;q=0.000", false},
-		{"identity", false},
-		{"x-gzip-not, deflate", false},
-		{"gzip;q=nonsense", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.header, func(t *testing.T) {
-			t.Parallel()
-			if got := acceptsGzip([]string{tt.header}); got != tt.want {
-				t.Errorf("acceptsGzip(%q) = %v, want %v", tt.header, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestAssetHeadersBesideMiddleware(t *testing.T) {
 	t.Parallel()
 	inner := Handler("/query")
