@@ -6,6 +6,7 @@ import (
 
 	"github.com/99designs/gqlgen/client"
 
+	"github.com/mlapi/mlapi/internal/store"
 	"github.com/mlapi/mlapi/internal/store/storetest"
 )
 
@@ -280,6 +281,42 @@ func TestCommonPasswordsAreRefused(t *testing.T) {
 		}
 		api.register(t, "ada", userPassword)
 	})
+}
+
+// A refused registration names each offending field, so that a form shows
+// each message next to its field; the message still says it all, for
+// clients that read only the message.
+func TestRegistrationNamesEachOffendingField(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, store.SQLite)
+	tests := []struct {
+		name, username, password, email string
+		want                            []string
+	}{
+		{"short username", "ab", userPassword, "ab@example.com", []string{"username"}},
+		{"common password", "ada", "Password123", "ada@example.com", []string{"password"}},
+		{"no email", "ada", userPassword, "not an address", []string{"email"}},
+		{"everything", "a b", "short", "@", []string{"username", "password", "email"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp := api.post(t, "", registerMutation, client.Var("u", tt.username), client.Var("p", tt.password), client.Var("e", tt.email))
+			if resp.code() != "BAD_USER_INPUT" {
+				t.Fatalf("%s, want BAD_USER_INPUT", resp.Raw)
+			}
+			var got []string
+			for _, f := range resp.Errors[0].Extensions.Fields {
+				got = append(got, f.Field)
+				if f.Message == "" || !strings.Contains(resp.Errors[0].Message, f.Message) {
+					t.Errorf("field %s: message %q, not part of the error's %q", f.Field, f.Message, resp.Errors[0].Message)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("fields %v, want %v", got, tt.want)
+			}
+		})
+	}
 }
 
 // A JWT secret that is not random stops the server from starting, and the

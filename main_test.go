@@ -166,7 +166,7 @@ type gqlError struct {
 	Extensions struct {
 		Code string `json:"code"`
 		// Fields are the input fields a BAD_USER_INPUT names.
-		Fields []struct{ Field, Reason string } `json:"fields"`
+		Fields []struct{ Field, Reason, Message string } `json:"fields"`
 	} `json:"extensions"`
 }
 

@@ -53,8 +53,12 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 				Extensions: map[string]any{"code": string(appErr.Code)},
 			}
 			var verr *model.ValidationError
-			if errors.As(err, &verr) {
+			var ferr *apperr.FieldsError
+			switch {
+			case errors.As(err, &verr):
 				presented.Extensions["fields"] = presentFields(verr)
+			case errors.As(err, &ferr):
+				presented.Extensions["fields"] = presentProblems(ferr)
 			}
 			if appErr.Code == apperr.Internal || appErr.Code == apperr.Unavailable {
 				logger.ErrorContext(ctx, "operation failed", "code", appErr.Code, "path", gqlErr.Path.String(), "err", err)
@@ -99,4 +103,14 @@ func recoverPanic(logger *slog.Logger) graphql.RecoverFunc {
 		httpserver.LogPanic(ctx, logger, "resolver", p)
 		return apperr.New(apperr.Internal, "internal error")
 	}
+}
+
+// presentProblems names every offending field of another input, in the same
+// shape as presentFields, so that clients read both alike.
+func presentProblems(ferr *apperr.FieldsError) []map[string]string {
+	fields := make([]map[string]string, len(ferr.Problems))
+	for i, p := range ferr.Problems {
+		fields[i] = map[string]string{"field": p.Field, "message": p.Message}
+	}
+	return fields
 }

@@ -64,21 +64,26 @@ func (r *Registry) create(ctx context.Context, reg Registration, role store.Role
 	})
 }
 
-// validateRegistration checks every field and reports all problems at once.
+// validateRegistration checks every field and reports all problems at once,
+// each with the field it concerns.
 func validateRegistration(reg Registration) (email string, err error) {
-	var problems []string
+	var problems []apperr.FieldProblem
 	if err := auth.ValidateUsername(reg.Username); err != nil {
-		problems = append(problems, apperr.MessageOf(err))
+		problems = append(problems, apperr.FieldProblem{Field: "username", Message: apperr.MessageOf(err)})
 	}
 	if err := auth.ValidateNewPassword(reg.Password); err != nil {
-		problems = append(problems, apperr.MessageOf(err))
+		problems = append(problems, apperr.FieldProblem{Field: "password", Message: apperr.MessageOf(err)})
 	}
 	email, err = auth.NormalizeEmail(reg.Email)
 	if err != nil {
-		problems = append(problems, apperr.MessageOf(err))
+		problems = append(problems, apperr.FieldProblem{Field: "email", Message: apperr.MessageOf(err)})
 	}
 	if len(problems) > 0 {
-		return "", apperr.New(apperr.Invalid, strings.Join(problems, "; "))
+		messages := make([]string, len(problems))
+		for i, p := range problems {
+			messages[i] = p.Message
+		}
+		return "", apperr.Wrap(apperr.Invalid, strings.Join(messages, "; "), &apperr.FieldsError{Problems: problems})
 	}
 	return email, nil
 }

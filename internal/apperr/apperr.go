@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code classifies an error for the transport layer, which maps it one-to-one
@@ -71,4 +72,25 @@ func MessageOf(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// FieldProblem is what is wrong with one field of an input.
+type FieldProblem struct {
+	// Field is the input field's name, as the client sent it.
+	Field   string
+	Message string
+}
+
+// FieldsError names every offending field of an input, so that a form can
+// show each message next to its field. Wrap it in an Error for its code.
+type FieldsError struct {
+	Problems []FieldProblem
+}
+
+func (e *FieldsError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Field + ": " + p.Message
+	}
+	return strings.Join(parts, "; ")
 }
