@@ -16,11 +16,8 @@ import (
 // historyPage is the part of a requests connection these tests read.
 type historyPage struct {
 	TotalCount int
-	PageInfo   struct {
-		HasNextPage, HasPreviousPage bool
-		StartCursor, EndCursor       *string
-	}
-	Edges []struct {
+	PageInfo   pageInfoAnswer
+	Edges      []struct {
 		Cursor string
 		Node   struct {
 			ID       string

@@ -211,6 +211,12 @@ func (r gqlResponse) decode(name string, v any) error {
 	return nil
 }
 
+// pageInfoAnswer is a connection's pageInfo.
+type pageInfoAnswer struct {
+	HasNextPage, HasPreviousPage bool
+	StartCursor, EndCursor       *string
+}
+
 const registerMutation = `mutation($u: String!, $p: String!, $e: String!) {
   registerUser(input: {username: $u, password: $p, email: $e}) { user { id username email enabled createdAt role } } }`
 

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
+	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -26,7 +29,8 @@ type outcomeAnswer struct {
 }
 
 const performanceFields = `count positives accuracy precision recall f1 rocAuc brierScore logLoss
-  calibration { lower upper count meanPredicted observedRate }`
+  calibration { lower upper count meanPredicted observedRate }
+  roc { threshold falsePositiveRate truePositiveRate }`
 
 type performanceAnswer struct {
 	ModelVersion *string
@@ -45,6 +49,13 @@ type performanceAnswer struct {
 		MeanPredicted *float64
 		ObservedRate  *float64
 	}
+	Roc []rocPointAnswer
+}
+
+type rocPointAnswer struct {
+	Threshold         *float64
+	FalsePositiveRate float64
+	TruePositiveRate  float64
 }
 
 func TestRecordOutcome(t *testing.T) {
@@ -142,7 +153,8 @@ func TestPerformance(t *testing.T) {
 		// Before any outcome: zero count, every figure null, ten empty bins.
 		var empty performanceAnswer
 		api.post(t, ada, `{ me { performance { `+performanceFields+` } } }`).field(t, "me", &struct{ Performance *performanceAnswer }{&empty})
-		if empty.Count != 0 || empty.Accuracy != nil || empty.RocAuc != nil || empty.LogLoss != nil || len(empty.Calibration) != metrics.Bins {
+		if empty.Count != 0 || empty.Accuracy != nil || empty.RocAuc != nil || empty.LogLoss != nil || len(empty.Calibration) != metrics.Bins ||
+			empty.Roc == nil || len(empty.Roc) != 0 {
 			t.Fatalf("no outcomes: %+v", empty)
 		}
 
@@ -200,6 +212,9 @@ func TestPerformance(t *testing.T) {
 		resp.field(t, "me", &got)
 		wantPerformance(t, "ada", got.All, adaSamples)
 		wantPerformance(t, "ada, true outcomes", got.TrueOnly, trueOnly)
+		if len(got.All.Roc) < 4 || len(got.TrueOnly.Roc) != 0 {
+			t.Errorf("roc of both outcomes: %d points, of true ones only: %d; want a curve, then none", len(got.All.Roc), len(got.TrueOnly.Roc))
+		}
 		if got.Without.Count != 0 {
 			t.Errorf("performance of requests without outcome: %+v", got.Without)
 		}
@@ -261,6 +276,54 @@ func wantPerformance(t *testing.T, name string, got performanceAnswer, samples [
 		near("meanPredicted", b.MeanPredicted, w.MeanPredicted)
 		near("observedRate", b.ObservedRate, w.ObservedRate)
 	}
+	if want := exactROC(samples); !slices.EqualFunc(got.Roc, want, func(g, w rocPointAnswer) bool {
+		return (g.Threshold == nil) == (w.Threshold == nil) && (g.Threshold == nil || *g.Threshold == *w.Threshold) &&
+			math.Abs(g.FalsePositiveRate-w.FalsePositiveRate) <= 1e-12 && math.Abs(g.TruePositiveRate-w.TruePositiveRate) <= 1e-12
+	}) {
+		t.Errorf("%s: roc %+v, want %+v", name, showROC(got.Roc), showROC(want))
+	}
+}
+
+// exactROC is the ROC curve of a few samples, counted afresh at each distinct
+// probability, highest first, as scikit-learn's roc_curve draws it: (0, 0)
+// with no threshold first; no point at all without both outcomes.
+func exactROC(samples []metrics.Sample) []rocPointAnswer {
+	var probs []float64
+	var positives, negatives float64
+	for _, s := range samples {
+		probs = append(probs, s.Prob)
+		if s.Label {
+			positives++
+		} else {
+			negatives++
+		}
+	}
+	out := []rocPointAnswer{}
+	if positives == 0 || negatives == 0 {
+		return out
+	}
+	slices.SortFunc(probs, func(a, b float64) int { return cmp.Compare(b, a) })
+	out = append(out, rocPointAnswer{})
+	for _, threshold := range slices.Compact(probs) {
+		var fp, tp float64
+		for _, s := range samples {
+			if s.Prob >= threshold && s.Label {
+				tp++
+			} else if s.Prob >= threshold {
+				fp++
+			}
+		}
+		out = append(out, rocPointAnswer{Threshold: &threshold, FalsePositiveRate: fp / negatives, TruePositiveRate: tp / positives})
+	}
+	return out
+}
+
+func showROC(points []rocPointAnswer) []string {
+	out := make([]string, len(points))
+	for i, p := range points {
+		out[i] = fmt.Sprintf("(%v: %v, %v)", showFloat(p.Threshold), p.FalsePositiveRate, p.TruePositiveRate)
+	}
+	return out
 }
 
 func showFloat(f *float64) any {

@@ -4,9 +4,15 @@ import (
 	"github.com/mlapi/mlapi/graph/gqlmodel"
 	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/prediction"
+	"github.com/mlapi/mlapi/internal/store"
 )
 
+// toModelInfo presents the served model. Each feature's description is its
+// PredictInput field's, from the schema itself, so that a form built from
+// model { features } labels its fields as the schema documents them, with or
+// without introspection.
 func toModelInfo(info model.Info) *gqlmodel.ModelInfo {
+	input := parsedSchema.Types["PredictInput"]
 	out := &gqlmodel.ModelInfo{
 		ID:             encodeNodeID(nodeModelInfo, info.Version),
 		Version:        info.Version,
@@ -23,12 +29,18 @@ func toModelInfo(info model.Info) *gqlmodel.ModelInfo {
 		if f.Type == model.Boolean {
 			featureType = gqlmodel.FeatureTypeBoolean
 		}
+		field := fieldName(f.Name)
+		description := f.Name
+		if def := input.Fields.ForName(field); def != nil && def.Description != "" {
+			description = def.Description
+		}
 		out.Features = append(out.Features, gqlmodel.ModelFeature{
-			Name:  f.Name,
-			Field: fieldName(f.Name),
-			Type:  featureType,
-			Min:   toFloat32(f.Min),
-			Max:   toFloat32(f.Max),
+			Name:        f.Name,
+			Field:       field,
+			Type:        featureType,
+			Min:         toFloat32(f.Min),
+			Max:         toFloat32(f.Max),
+			Description: description,
 		})
 	}
 	return out
@@ -44,19 +56,35 @@ func toFloat32(p *float64) *float32 {
 
 // toConnection presents a page of the history as a Relay connection.
 func toConnection(page prediction.Page) *gqlmodel.RequestConnection {
-	conn := &gqlmodel.RequestConnection{
+	return &gqlmodel.RequestConnection{
 		TotalCount: page.TotalCount,
-		PageInfo:   &gqlmodel.PageInfo{HasNextPage: page.HasNextPage, HasPreviousPage: page.HasPreviousPage},
-		Edges:      make([]gqlmodel.RequestEdge, len(page.Requests)),
+		PageInfo:   pageInfo(page.Cursors, page.HasNextPage, page.HasPreviousPage),
+		Edges: edges(page.Requests, page.Cursors, func(cursor string, r *store.Request) gqlmodel.RequestEdge {
+			return gqlmodel.RequestEdge{Cursor: cursor, Node: r}
+		}),
 	}
-	for i := range page.Requests {
-		conn.Edges[i] = gqlmodel.RequestEdge{Cursor: page.Cursors[i], Node: &page.Requests[i]}
+}
+
+// edges makes a page's edges, each of a node and its cursor (cursors[i] is
+// nodes[i]'s), with edge: gqlgen gives each connection an edge type of its
+// own.
+func edges[N, E any](nodes []N, cursors []string, edge func(cursor string, node *N) E) []E {
+	out := make([]E, len(nodes))
+	for i := range nodes {
+		out[i] = edge(cursors[i], &nodes[i])
 	}
-	if n := len(page.Cursors); n > 0 {
-		conn.PageInfo.StartCursor = &page.Cursors[0]
-		conn.PageInfo.EndCursor = &page.Cursors[n-1]
+	return out
+}
+
+// pageInfo is the PageInfo of a page whose edges have these cursors, in
+// order: an empty page has neither a start nor an end cursor.
+func pageInfo(cursors []string, hasNext, hasPrevious bool) *gqlmodel.PageInfo {
+	info := &gqlmodel.PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrevious}
+	if n := len(cursors); n > 0 {
+		info.StartCursor = &cursors[0]
+		info.EndCursor = &cursors[n-1]
 	}
-	return conn
+	return info
 }
 
 // contributions names each of an explanation's contributions, given in the

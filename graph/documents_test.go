@@ -243,7 +243,7 @@ func TestComplexityAsGqlgen(t *testing.T) {
 	t.Parallel()
 	cfg := Config{}
 	cfg.Complexity.Viewer.Requests = func(child int, first *int, _ *string, last *int, _ *string, _ *time.Time, _ *store.RequestFilter, _ *store.Order) int {
-		return requestsComplexity(child, cmp.Or(first, last))
+		return pageComplexity(child, cmp.Or(first, last))
 	}
 	cfg.Complexity.Mutation.Predict = func(child int, _ map[string]any) int { return saturatingAdd(predictCost, child) }
 	es := NewExecutableSchema(cfg)
@@ -287,10 +287,10 @@ func TestSaturatingCosts(t *testing.T) {
 		got  int
 		want int
 	}{
-		{name: "a page of 100", got: requestsComplexity(10, ptr(100)), want: 1001},
-		{name: "a huge page", got: requestsComplexity(4, ptr(huge)), want: maxInt},
-		{name: "a page of an expensive child", got: requestsComplexity(maxInt, ptr(100)), want: maxInt},
-		{name: "2^62 times 4 would wrap to 0", got: requestsComplexity(4, ptr(1<<62)), want: maxInt},
+		{name: "a page of 100", got: pageComplexity(10, ptr(100)), want: 1001},
+		{name: "a huge page", got: pageComplexity(4, ptr(huge)), want: maxInt},
+		{name: "a page of an expensive child", got: pageComplexity(maxInt, ptr(100)), want: maxInt},
+		{name: "2^62 times 4 would wrap to 0", got: pageComplexity(4, ptr(1<<62)), want: maxInt},
 		{name: "add", got: saturatingAdd(maxInt, 1), want: maxInt},
 		{name: "negative counts as nothing", got: saturatingAdd(-5, 3), want: 3},
 		{name: "mul", got: saturatingMul(1<<32, 1<<32), want: maxInt},

@@ -90,11 +90,12 @@ type ComplexityRoot struct {
 	}
 
 	ModelFeature struct {
-		Field func(childComplexity int) int
-		Max   func(childComplexity int) int
-		Min   func(childComplexity int) int
-		Name  func(childComplexity int) int
-		Type  func(childComplexity int) int
+		Description func(childComplexity int) int
+		Field       func(childComplexity int) int
+		Max         func(childComplexity int) int
+		Min         func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Type        func(childComplexity int) int
 	}
 
 	ModelInfo struct {
@@ -120,6 +121,7 @@ type ComplexityRoot struct {
 		ModelVersion func(childComplexity int) int
 		Positives    func(childComplexity int) int
 		Precision    func(childComplexity int) int
+		ROC          func(childComplexity int) int
 		ROCAUC       func(childComplexity int) int
 		Recall       func(childComplexity int) int
 	}
@@ -206,6 +208,7 @@ type ComplexityRoot struct {
 		Node             func(childComplexity int, id string) int
 		Request          func(childComplexity int, id string) int
 		TokenStatus      func(childComplexity int, token string) int
+		Users            func(childComplexity int, first *int, after *string, search *string) int
 	}
 
 	RegisterUserPayload struct {
@@ -221,6 +224,12 @@ type ComplexityRoot struct {
 	RequestEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	RocPoint struct {
+		FalsePositiveRate func(childComplexity int) int
+		Threshold         func(childComplexity int) int
+		TruePositiveRate  func(childComplexity int) int
 	}
 
 	StatsBucket struct {
@@ -252,6 +261,17 @@ type ComplexityRoot struct {
 		Role      func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 		Username  func(childComplexity int) int
+	}
+
+	UserConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	UserEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -311,6 +331,7 @@ type QueryResolver interface {
 	TokenStatus(ctx context.Context, token string) (*gqlmodel.TokenStatus, error)
 	ModelPerformance(ctx context.Context, filter *store.RequestFilter) ([]gqlmodel.ModelPerformance, error)
 	Drift(ctx context.Context, from *time.Time, until *time.Time) (*gqlmodel.DriftReport, error)
+	Users(ctx context.Context, first *int, after *string, search *string) (*gqlmodel.UserConnection, error)
 }
 type SubscriptionResolver interface {
 	RequestLogged(ctx context.Context) (<-chan *store.Request, error)
@@ -488,6 +509,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HistogramBin.Upper(childComplexity), true
 
+	case "ModelFeature.description":
+		if e.ComplexityRoot.ModelFeature.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelFeature.Description(childComplexity), true
 	case "ModelFeature.field":
 		if e.ComplexityRoot.ModelFeature.Field == nil {
 			break
@@ -634,6 +661,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelPerformance.Precision(childComplexity), true
+	case "ModelPerformance.roc":
+		if e.ComplexityRoot.ModelPerformance.ROC == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelPerformance.ROC(childComplexity), true
 	case "ModelPerformance.rocAuc":
 		if e.ComplexityRoot.ModelPerformance.ROCAUC == nil {
 			break
@@ -1063,6 +1096,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.TokenStatus(childComplexity, args["token"].(string)), true
+	case "Query.users":
+		if e.ComplexityRoot.Query.Users == nil {
+			break
+		}
+
+		args, err := ec.field_Query_users_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Users(childComplexity, args["first"].(*int), args["after"].(*string), args["search"].(*string)), true
 
 	case "RegisterUserPayload.user":
 		if e.ComplexityRoot.RegisterUserPayload.User == nil {
@@ -1102,6 +1146,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestEdge.Node(childComplexity), true
+
+	case "RocPoint.falsePositiveRate":
+		if e.ComplexityRoot.RocPoint.FalsePositiveRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RocPoint.FalsePositiveRate(childComplexity), true
+	case "RocPoint.threshold":
+		if e.ComplexityRoot.RocPoint.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RocPoint.Threshold(childComplexity), true
+	case "RocPoint.truePositiveRate":
+		if e.ComplexityRoot.RocPoint.TruePositiveRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RocPoint.TruePositiveRate(childComplexity), true
 
 	case "StatsBucket.end":
 		if e.ComplexityRoot.StatsBucket.End == nil {
@@ -1203,6 +1266,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Username(childComplexity), true
+
+	case "UserConnection.edges":
+		if e.ComplexityRoot.UserConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserConnection.Edges(childComplexity), true
+	case "UserConnection.pageInfo":
+		if e.ComplexityRoot.UserConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserConnection.PageInfo(childComplexity), true
+	case "UserConnection.totalCount":
+		if e.ComplexityRoot.UserConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserConnection.TotalCount(childComplexity), true
+
+	case "UserEdge.cursor":
+		if e.ComplexityRoot.UserEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserEdge.Cursor(childComplexity), true
+	case "UserEdge.node":
+		if e.ComplexityRoot.UserEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
 
 	case "Viewer.createdAt":
 		if e.ComplexityRoot.Viewer.CreatedAt == nil {
@@ -1444,6 +1539,13 @@ type Query {
   the served model ships no reference distribution. Administrators only.
   """
   drift(from: Time, until: Time): DriftReport
+  """
+  Every user account, in username order (case-insensitive), paged forward as
+  Relay connections are: first (1 to 100, default 20) with after (an
+  endCursor). search keeps the users whose username or email contains it,
+  ignoring case. Administrators only.
+  """
+  users(first: Int, after: String, search: String): UserConnection!
 }
 
 type Subscription {
@@ -1458,7 +1560,11 @@ type Subscription {
 }
 
 type Mutation {
-  "Creates an ordinary user. Admins are created on the command line only."
+  """
+  Creates an ordinary user. Admins are created on the command line only. A
+  refused input is BAD_USER_INPUT, with extensions.fields naming each
+  offending field (username, password, email) and its message.
+  """
   registerUser(input: RegisterUserInput!): RegisterUserPayload!
   "Exchanges a username and password for an access token."
   token(input: TokenInput!): TokenPayload!
@@ -1661,6 +1767,22 @@ type ModelPerformance {
   logLoss: Float
   "Ten bins of width 0.1 of the predicted probability; empty bins included, with null means."
   calibration: [CalibrationBin!]!
+  """
+  The ROC curve, as scikit-learn's roc_curve draws it: from (0, 0), one
+  point per distinct predicted probability taken as the threshold, highest
+  first, to (1, 1). Past 200 thresholds, points are dropped evenly so that
+  at most about 200 remain, each still exactly on the curve. Empty when
+  rocAuc is null.
+  """
+  roc: [RocPoint!]!
+}
+
+"One point of a ROC curve."
+type RocPoint {
+  "Predictions at or above it count as positive; null for the (0, 0) start."
+  threshold: Float
+  falsePositiveRate: Float!
+  truePositiveRate: Float!
 }
 
 type CalibrationBin {
@@ -1702,6 +1824,18 @@ type DriftBin {
   expected: Float!
   "Share of the served inputs in the bin."
   actual: Float!
+}
+
+type UserConnection {
+  "How many users match search, over all pages."
+  totalCount: Int!
+  pageInfo: PageInfo!
+  edges: [UserEdge!]!
+}
+
+type UserEdge {
+  cursor: String!
+  node: User!
 }
 
 type RequestConnection {
@@ -1875,6 +2009,11 @@ type ModelFeature {
   type: FeatureType!
   min: Float
   max: Float
+  """
+  What the feature is and its unit, as PredictInput's field describes it:
+  what a form labels the field with.
+  """
+  description: String!
 }
 `, BuiltIn: false},
 }
@@ -1978,6 +2117,8 @@ func (ec *executionContext) childFields_ModelFeature(ctx context.Context, field 
 		return ec.fieldContext_ModelFeature_min(ctx, field)
 	case "max":
 		return ec.fieldContext_ModelFeature_max(ctx, field)
+	case "description":
+		return ec.fieldContext_ModelFeature_description(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ModelFeature", field.Name)
 }
@@ -2032,6 +2173,8 @@ func (ec *executionContext) childFields_ModelPerformance(ctx context.Context, fi
 		return ec.fieldContext_ModelPerformance_logLoss(ctx, field)
 	case "calibration":
 		return ec.fieldContext_ModelPerformance_calibration(ctx, field)
+	case "roc":
+		return ec.fieldContext_ModelPerformance_roc(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ModelPerformance", field.Name)
 }
@@ -2190,6 +2333,18 @@ func (ec *executionContext) childFields_RequestEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type RequestEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_RocPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "threshold":
+		return ec.fieldContext_RocPoint_threshold(ctx, field)
+	case "falsePositiveRate":
+		return ec.fieldContext_RocPoint_falsePositiveRate(ctx, field)
+	case "truePositiveRate":
+		return ec.fieldContext_RocPoint_truePositiveRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RocPoint", field.Name)
+}
+
 func (ec *executionContext) childFields_StatsBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "start":
@@ -2242,6 +2397,28 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+}
+
+func (ec *executionContext) childFields_UserConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "totalCount":
+		return ec.fieldContext_UserConnection_totalCount(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_UserConnection_pageInfo(ctx, field)
+	case "edges":
+		return ec.fieldContext_UserConnection_edges(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_UserEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_UserEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_UserEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2619,6 +2796,36 @@ func (ec *executionContext) field_Query_tokenStatus_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["token"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "search",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["search"] = arg2
 	return args, nil
 }
 
@@ -3464,6 +3671,29 @@ func (ec *executionContext) fieldContext_ModelFeature_max(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ModelFeature", field, false, false, "Float")
 }
 
+func (ec *executionContext) _ModelFeature_description(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelFeature) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelFeature_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelFeature_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelFeature", field, false, false, "String")
+}
+
 func (ec *executionContext) _ModelInfo_id(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3960,6 +4190,38 @@ func (ec *executionContext) fieldContext_ModelPerformance_calibration(_ context.
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CalibrationBin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelPerformance_roc(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelPerformance_roc(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ROC, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []metrics.ROCPoint) graphql.Marshaler {
+			return ec.marshalNRocPoint2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋmetricsᚐROCPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelPerformance_roc(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelPerformance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RocPoint(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5639,6 +5901,50 @@ func (ec *executionContext) fieldContext_Query_drift(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_users(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Users(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["search"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.UserConnection) graphql.Marshaler {
+			return ec.marshalNUserConnection2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐUserConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_users_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5887,6 +6193,75 @@ func (ec *executionContext) fieldContext_RequestEdge_node(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RocPoint_threshold(ctx context.Context, field graphql.CollectedField, obj *metrics.ROCPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RocPoint_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RocPoint_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RocPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RocPoint_falsePositiveRate(ctx context.Context, field graphql.CollectedField, obj *metrics.ROCPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RocPoint_falsePositiveRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FalsePositiveRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RocPoint_falsePositiveRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RocPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RocPoint_truePositiveRate(ctx context.Context, field graphql.CollectedField, obj *metrics.ROCPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RocPoint_truePositiveRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TruePositiveRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RocPoint_truePositiveRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RocPoint", field, false, false, "Float")
 }
 
 func (ec *executionContext) _StatsBucket_start(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.StatsBucket) (ret graphql.Marshaler) {
@@ -6273,6 +6648,148 @@ func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_User_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UserConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.UserConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UserConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.UserConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.UserConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.UserEdge) graphql.Marshaler {
+			return ec.marshalNUserEdge2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐUserEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.UserEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.UserEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.Viewer) (ret graphql.Marshaler) {
@@ -8311,6 +8828,11 @@ func (ec *executionContext) _ModelFeature(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "description":
+			out.Values[i] = ec._ModelFeature_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8469,6 +8991,11 @@ func (ec *executionContext) _ModelPerformance(ctx context.Context, sel ast.Selec
 			}
 		case "calibration":
 			out.Values[i] = ec._ModelPerformance_calibration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "roc":
+			out.Values[i] = ec._ModelPerformance_roc(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9061,6 +9588,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_drift(ctx, field)
 				})
+		case "users":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_users(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -9186,6 +9719,49 @@ func (ec *executionContext) _RequestEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "node":
 			out.Values[i] = ec._RequestEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rocPointImplementors = []string{"RocPoint"}
+
+func (ec *executionContext) _RocPoint(ctx context.Context, sel ast.SelectionSet, obj *metrics.ROCPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rocPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RocPoint")
+		case "threshold":
+			out.Values[i] = ec._RocPoint_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "falsePositiveRate":
+			out.Values[i] = ec._RocPoint_falsePositiveRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truePositiveRate":
+			out.Values[i] = ec._RocPoint_truePositiveRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9396,6 +9972,87 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			out.Values[i] = ec._User_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var userConnectionImplementors = []string{"UserConnection"}
+
+func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.UserConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, userConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UserConnection")
+		case "totalCount":
+			out.Values[i] = ec._UserConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._UserConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edges":
+			out.Values[i] = ec._UserConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var userEdgeImplementors = []string{"UserEdge"}
+
+func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.UserEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UserEdge")
+		case "cursor":
+			out.Values[i] = ec._UserEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._UserEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10232,6 +10889,26 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNRocPoint2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋmetricsᚐROCPoint(ctx context.Context, sel ast.SelectionSet, v metrics.ROCPoint) graphql.Marshaler {
+	return ec._RocPoint(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRocPoint2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋinternalᚋmetricsᚐROCPointᚄ(ctx context.Context, sel ast.SelectionSet, v []metrics.ROCPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRocPoint2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋmetricsᚐROCPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole(ctx context.Context, v any) (store.Role, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNRole2githubᚗcomᚋmlapiᚋmlapiᚋinternalᚋstoreᚐRole[tmp]
@@ -10333,6 +11010,34 @@ func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋinter
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUserConnection2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐUserConnection(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.UserConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UserConnection!")
+		return graphql.Null
+	}
+	return ec._UserConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUserEdge2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐUserEdge(ctx context.Context, sel ast.SelectionSet, v gqlmodel.UserEdge) graphql.Marshaler {
+	return ec._UserEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUserEdge2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐUserEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.UserEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUserEdge2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐUserEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

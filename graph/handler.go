@@ -130,7 +130,10 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	opts.Limits = opts.Limits.withDefaults()
 	cfg := Config{Resolvers: resolver}
 	cfg.Complexity.Viewer.Requests = func(childComplexity int, first *int, _ *string, last *int, _ *string, _ *time.Time, _ *store.RequestFilter, _ *store.Order) int {
-		return requestsComplexity(childComplexity, cmp.Or(first, last))
+		return pageComplexity(childComplexity, cmp.Or(first, last))
+	}
+	cfg.Complexity.Query.Users = func(childComplexity int, first *int, _ *string, _ *string) int {
+		return pageComplexity(childComplexity, first)
 	}
 	// Each prediction is a database commit: aliasing predict must not turn
 	// one document into thousands of writes.

@@ -10,7 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/mlapi/mlapi/internal/prediction"
+	"github.com/mlapi/mlapi/internal/paging"
 )
 
 // depthLimit refuses operations nested deeper than max fields, before any
@@ -192,11 +192,12 @@ const inputCost = 10
 // the default budget, about fifty predictions fit in one operation.
 const predictCost = 50
 
-// requestsComplexity prices a page of requests by its size, so that a few
-// aliased pages of 100 cost what they will make the database do. The
-// product saturates: a huge first must not wrap around to a small cost.
-func requestsComplexity(childComplexity int, first *int) int {
-	n := prediction.DefaultPageSize
+// pageComplexity prices a page of a list (requests, users) by its size, so
+// that a few aliased pages of 100 cost what they will make the database
+// do. The product saturates: a huge first must not wrap around to a small
+// cost.
+func pageComplexity(childComplexity int, first *int) int {
+	n := paging.DefaultSize
 	if first != nil && *first > 0 {
 		n = *first
 	}

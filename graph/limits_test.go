@@ -13,7 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
-	"github.com/mlapi/mlapi/internal/prediction"
+	"github.com/mlapi/mlapi/internal/paging"
 )
 
 // limitedServer runs the schema with no resolvers behind it: any operation a
@@ -84,29 +84,36 @@ func TestOncePerOperation(t *testing.T) {
 	}
 }
 
-func TestRequestsComplexity(t *testing.T) {
+func TestPageComplexity(t *testing.T) {
 	t.Parallel()
 	first := 100
-	if got := requestsComplexity(10, &first); got != 1001 {
-		t.Errorf("requestsComplexity(10, 100) = %d, want 1001", got)
+	if got := pageComplexity(10, &first); got != 1001 {
+		t.Errorf("pageComplexity(10, 100) = %d, want 1001", got)
 	}
-	if got := requestsComplexity(10, nil); got != 201 {
-		t.Errorf("requestsComplexity(10, default 20) = %d, want 201", got)
+	if got := pageComplexity(10, nil); got != 201 {
+		t.Errorf("pageComplexity(10, default 20) = %d, want 201", got)
 	}
 }
 
-// The schema's default for requests(first:) cannot name the Go constant the
-// resolver and the complexity fall back on when first is null; this keeps
-// the two one value.
+// The schema's descriptions of the paged lists cannot name the Go
+// constants the resolvers and the complexity fall back on when first is
+// null, nor the maximum; this keeps them one value.
 func TestDefaultPageSizeInSchema(t *testing.T) {
 	t.Parallel()
-	field := NewExecutableSchema(Config{}).Schema().Types["Viewer"].Fields.ForName("requests")
-	// The schema states the default page in words (first has no default,
-	// so that last can be given alone): the words must name the constant.
-	want := "with neither first nor last, the first " + strconv.Itoa(prediction.DefaultPageSize)
-	if description := strings.Join(strings.Fields(field.Description), " "); !strings.Contains(description, want) {
-		t.Errorf("Viewer.requests's description does not say %q: %q", want, description)
+	schema := NewExecutableSchema(Config{}).Schema()
+	// The schema states the default page in words (requests' first has no
+	// default, so that last can be given alone): the words must name the
+	// constants.
+	for _, tt := range []struct{ typ, field, want string }{
+		{"Viewer", "requests", "with neither first nor last, the first " + strconv.Itoa(paging.DefaultSize)},
+		{"Query", "users", "first (1 to " + strconv.Itoa(paging.MaxSize) + ", default " + strconv.Itoa(paging.DefaultSize) + ")"},
+	} {
+		field := schema.Types[tt.typ].Fields.ForName(tt.field)
+		if description := strings.Join(strings.Fields(field.Description), " "); !strings.Contains(description, tt.want) {
+			t.Errorf("%s.%s's description does not say %q: %q", tt.typ, tt.field, tt.want, description)
+		}
 	}
+	field := schema.Types["Viewer"].Fields.ForName("requests")
 	if arg := field.Arguments.ForName("first"); arg == nil || arg.DefaultValue != nil {
 		t.Errorf("Viewer.requests(first:) has a default, which would refuse last alone")
 	}

@@ -226,6 +226,10 @@ func (r *queryResolver) Drift(ctx context.Context, from *time.Time, until *time.
 	return r.drift(ctx, from, until)
 }
 
+func (r *queryResolver) Users(ctx context.Context, first *int, after *string, search *string) (*gqlmodel.UserConnection, error) {
+	return r.users(ctx, first, after, search)
+}
+
 func (r *subscriptionResolver) RequestLogged(ctx context.Context) (<-chan *store.Request, error) {
 	return r.requestLogged(ctx)
 }

@@ -63,6 +63,9 @@ type ModelFeature struct {
 	Type  FeatureType `json:"type"`
 	Min   *float32    `json:"min,omitempty"`
 	Max   *float32    `json:"max,omitempty"`
+	// What the feature is and its unit, as PredictInput's field describes it:
+	// what a form labels the field with.
+	Description string `json:"description"`
 }
 
 // The served model. Its id changes when another model is served.
@@ -179,6 +182,18 @@ type TokenPayload struct {
 type TokenStatus struct {
 	Valid     bool       `json:"valid"`
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+type UserConnection struct {
+	// How many users match search, over all pages.
+	TotalCount int        `json:"totalCount"`
+	PageInfo   *PageInfo  `json:"pageInfo"`
+	Edges      []UserEdge `json:"edges"`
+}
+
+type UserEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *store.User `json:"node"`
 }
 
 type FeatureType string

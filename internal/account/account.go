@@ -24,6 +24,7 @@ type Users interface {
 	RevokeToken(ctx context.Context, t store.RevokedToken, pruneBefore time.Time) error
 	RevokeUserTokens(ctx context.Context, id int64) (store.User, error)
 	ChangePassword(ctx context.Context, id int64, c store.TokenCheck, passwordHash string) (store.User, error)
+	ListUsers(ctx context.Context, q store.UserQuery) (store.UserPage, error)
 }
 
 // Service implements the account operations.

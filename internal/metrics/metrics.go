@@ -1,12 +1,12 @@
 // Package metrics computes a binary classifier's performance figures exactly
 // as scikit-learn computes them: accuracy, precision, recall and F1 of the
-// predicted labels, ROC AUC, Brier score and log loss of the predicted
-// probabilities, and a calibration table of ten uniform bins.
+// predicted labels, ROC AUC and the ROC curve, Brier score and log loss of
+// the predicted probabilities, and a calibration table of ten uniform bins.
 //
 // The figures are accumulated one sample at a time, in order of decreasing
 // probability, so that a caller can stream rows from a database sorted that
-// way and keep nothing but counters in memory; Compute sorts a slice first
-// for everyone else. Each figure is nil where scikit-learn's is undefined
+// way and keep nothing but counters and at most 2×ROCPoints points of the
+// ROC curve in memory; Compute sorts a slice first for everyone else. Each figure is nil where scikit-learn's is undefined
 // (it warns, or returns nan): no sample at all, precision with no predicted
 // positive, recall with no true positive, F1 with neither, ROC AUC with one
 // class only. scikit-learn's precision, recall and F1 return 0 there by
@@ -21,6 +21,11 @@ import (
 
 // Bins is the number of calibration bins, each 1/Bins wide.
 const Bins = 10
+
+// ROCPoints is the most thresholds a ROC curve keeps: a curve with more
+// distinct probabilities is thinned to at most ROCPoints of them, evenly
+// spread and ending with the lowest, after the (0, 0) start.
+const ROCPoints = 200
 
 // Sample is one prediction with what really happened.
 type Sample struct {
@@ -55,6 +60,16 @@ type Performance struct {
 	LogLoss   *float64
 	// Calibration always has Bins entries.
 	Calibration []Bin
+	// ROC is the ROC curve; empty when ROCAUC is nil.
+	ROC []ROCPoint
+}
+
+// ROCPoint is one point of the ROC curve: the rates when predictions at or
+// above Threshold count as positive. Threshold is nil for the (0, 0) start.
+type ROCPoint struct {
+	Threshold         *float64
+	FalsePositiveRate float64
+	TruePositiveRate  float64
 }
 
 // Accumulator gathers the figures of samples added in order of
@@ -75,6 +90,19 @@ type Accumulator struct {
 	closedTP, closed int // closed: false positives at the last closed threshold
 	curTP, curFP     int
 	area             float64
+
+	// The closed thresholds' points kept for the curve: those whose rank
+	// (1 for the highest probability) is a multiple of rocStep, in order.
+	// thresholds counts the closed thresholds; rocStep 0 means 1.
+	thresholds int
+	rocStep    int
+	roc        []rocCount
+}
+
+// rocCount is one closed threshold's point of the ROC curve, in counts.
+type rocCount struct {
+	prob   float64
+	fp, tp int
 }
 
 // Add adds a sample. Samples must come in order of non-increasing Prob, and
@@ -129,8 +157,52 @@ func (a *Accumulator) Add(s Sample) error {
 // one diagonal step, as scikit-learn's roc_curve does (its thresholds are
 // the distinct scores).
 func (a *Accumulator) closeThreshold() {
-	a.area += float64(a.curFP-a.closed) * float64(a.curTP+a.closedTP)
+	a.area += a.openTrapezoid()
 	a.closedTP, a.closed = a.curTP, a.curFP
+	a.keepROCPoint()
+}
+
+// openTrapezoid is twice the area, in counts, of the trapezoid from the last
+// closed threshold's point to the open one's.
+func (a *Accumulator) openTrapezoid() float64 {
+	return float64(a.curFP-a.closed) * float64(a.curTP+a.closedTP)
+}
+
+// keepROCPoint keeps the point of the threshold just closed, if its rank is
+// one the thinned curve keeps.
+//
+// The accumulator streams a database cursor of any length, and every
+// distinct probability is a threshold, so keeping them all would make memory
+// grow with the rows read. Instead only ranks that are multiples of rocStep
+// are kept, and when 2×ROCPoints of them are held, every other one is
+// dropped and rocStep doubles: what is left are the multiples of the new
+// step, so the points stay evenly spread over the thresholds whatever the
+// length of the stream, memory stays at 2×ROCPoints points, and each point
+// kept is a real threshold's exact counts, not an interpolation: the curve
+// drawn through them is still scikit-learn's, only coarser. Result then
+// takes every point held, or every other one, to return at most ROCPoints.
+func (a *Accumulator) keepROCPoint() {
+	a.thresholds++
+	step := max(a.rocStep, 1)
+	if a.thresholds%step != 0 {
+		return
+	}
+	if a.roc == nil {
+		// One allocation for the accumulator's life: the points held never
+		// exceed this capacity.
+		a.roc = make([]rocCount, 0, 2*ROCPoints)
+	}
+	a.roc = append(a.roc, rocCount{prob: a.prob, fp: a.curFP, tp: a.curTP})
+	if len(a.roc) < 2*ROCPoints {
+		return
+	}
+	// a.roc[i] is rank (i+1)*step: the odd indices are the multiples of
+	// 2*step, the latest one included.
+	kept := a.roc[:0]
+	for i := 1; i < len(a.roc); i += 2 {
+		kept = append(kept, a.roc[i])
+	}
+	a.roc, a.rocStep = kept, 2*step
 }
 
 // eps is what scikit-learn's log_loss clips float64 probabilities to:
@@ -202,12 +274,38 @@ func (a *Accumulator) Result() Performance {
 	}
 	negatives := a.n - a.positives
 	if a.positives > 0 && negatives > 0 {
-		// The last threshold is still open: close it on a copy, so that
-		// Result can be called between Adds.
-		c := *a
-		c.closeThreshold()
-		out.ROCAUC = ptr(c.area / 2 / (float64(a.positives) * float64(negatives)))
+		// The last threshold is still open: count it here without closing
+		// it, so that Result can be called between Adds.
+		out.ROCAUC = ptr((a.area + a.openTrapezoid()) / 2 / (float64(a.positives) * float64(negatives)))
+		out.ROC = a.rocCurve(float64(negatives))
 	}
+	return out
+}
+
+// rocCurve returns the ROC curve: (0, 0), the kept closed thresholds'
+// points, or every other one of them where that many would be more than
+// ROCPoints thresholds in all, then the open threshold's (1, 1).
+func (a *Accumulator) rocCurve(negatives float64) []ROCPoint {
+	stride := 1
+	if len(a.roc) >= ROCPoints {
+		stride = 2
+	}
+	n := len(a.roc)/stride + 1
+	thresholds := make([]float64, 0, n) // one allocation for every Threshold
+	out := make([]ROCPoint, 1, n+1)     // out[0] is (0, 0), threshold nil
+	positives := float64(a.positives)
+	point := func(prob float64, fp, tp int) {
+		thresholds = append(thresholds, prob)
+		out = append(out, ROCPoint{
+			Threshold:         &thresholds[len(thresholds)-1],
+			FalsePositiveRate: float64(fp) / negatives,
+			TruePositiveRate:  float64(tp) / positives,
+		})
+	}
+	for i := stride - 1; i < len(a.roc); i += stride {
+		point(a.roc[i].prob, a.roc[i].fp, a.roc[i].tp)
+	}
+	point(a.prob, a.curFP, a.curTP)
 	return out
 }
 

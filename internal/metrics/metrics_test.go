@@ -36,6 +36,13 @@ type fixtures struct {
 				MeanPredicted *float64 `json:"mean_predicted"`
 				ObservedRate  *float64 `json:"observed_rate"`
 			} `json:"calibration"`
+			// ROC is roc_curve(drop_intermediate=False), its first
+			// threshold null.
+			ROC struct {
+				Thresholds []*float64 `json:"thresholds"`
+				FPR        []float64  `json:"fpr"`
+				TPR        []float64  `json:"tpr"`
+			} `json:"roc"`
 		} `json:"want"`
 	} `json:"cases"`
 }
@@ -95,7 +102,47 @@ func TestComputeMatchesScikitLearn(t *testing.T) {
 				wantClose(t, "mean predicted of bin "+string(rune('0'+i)), b.MeanPredicted, wb.MeanPredicted)
 				wantClose(t, "observed rate of bin "+string(rune('0'+i)), b.ObservedRate, wb.ObservedRate)
 			}
+			wantSklearnROC(t, got.ROC, w.ROC.Thresholds, w.ROC.FPR, w.ROC.TPR)
 		})
+	}
+}
+
+// wantSklearnROC compares a ROC curve with scikit-learn's, point for point
+// and exactly (both divide the same whole counts): the whole curve where it
+// has at most ROCPoints thresholds, else each point kept, found in
+// scikit-learn's by its threshold, and the two ends.
+func wantSklearnROC(t *testing.T, got []metrics.ROCPoint, thresholds []*float64, fpr, tpr []float64) {
+	t.Helper()
+	if len(thresholds) != len(fpr) || len(fpr) != len(tpr) {
+		t.Fatalf("fixture: %d thresholds, %d fpr, %d tpr", len(thresholds), len(fpr), len(tpr))
+	}
+	want := make([]metrics.ROCPoint, len(fpr))
+	at := map[float64]metrics.ROCPoint{}
+	for i := range want {
+		want[i] = metrics.ROCPoint{Threshold: thresholds[i], FalsePositiveRate: fpr[i], TruePositiveRate: tpr[i]}
+		if thresholds[i] != nil {
+			at[*thresholds[i]] = want[i]
+		}
+	}
+	if len(want) <= metrics.ROCPoints+1 {
+		if !equalROC(got, want) {
+			t.Errorf("ROC curve:\n%s\nwant (scikit-learn):\n%s", showROC(got), showROC(want))
+		}
+		return
+	}
+	if len(got) < 2 || len(got) > metrics.ROCPoints+1 {
+		t.Fatalf("ROC curve of %d points from %d thresholds; want 2 to %d", len(got), len(want)-1, metrics.ROCPoints+1)
+	}
+	if !equalROC(got[:1], want[:1]) || !equalROC(got[len(got)-1:], want[len(want)-1:]) {
+		t.Errorf("ROC curve from %s to %s; want %s to %s", showROC(got[:1]), showROC(got[len(got)-1:]), showROC(want[:1]), showROC(want[len(want)-1:]))
+	}
+	for _, p := range got[1:] {
+		if p.Threshold == nil {
+			t.Fatalf("a null threshold past the start: %s", showROC(got))
+		}
+		if w, ok := at[*p.Threshold]; !ok || !equalROC([]metrics.ROCPoint{p}, []metrics.ROCPoint{w}) {
+			t.Errorf("ROC point %s; scikit-learn's at that threshold %s", showROC([]metrics.ROCPoint{p}), showROC([]metrics.ROCPoint{w}))
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mlapi/mlapi/internal/apperr"
 	"github.com/mlapi/mlapi/internal/model"
+	"github.com/mlapi/mlapi/internal/paging"
 	"github.com/mlapi/mlapi/internal/store"
 )
 
@@ -255,16 +256,13 @@ type Page struct {
 	HasNextPage, HasPreviousPage bool
 }
 
-// Page sizes of History. The store clamps every page to its MaxPageSize,
-// so that is the one source of the maximum. History refuses a larger first
-// or last rather than answering a shorter page than asked.
+// Page sizes of History, those of every paged list (see paging.Size).
 const (
 	// MaxPageSize bounds how many requests one page returns.
-	MaxPageSize = store.MaxPageSize
+	MaxPageSize = paging.MaxSize
 	// DefaultPageSize is the page a client that names neither first nor
-	// last gets. The schema's description of requests states it, and a
-	// graph test keeps the two equal.
-	DefaultPageSize = 20
+	// last gets.
+	DefaultPageSize = paging.DefaultSize
 	// MaxModelVersion bounds filter.modelVersion: no served version comes
 	// near it, and a longer one is a mistake, not a search.
 	MaxModelVersion = 256
@@ -313,27 +311,25 @@ func (s *Service) History(ctx context.Context, userID int64, q HistoryQuery) (Pa
 
 // pageQuery checks q and turns it into the store's query.
 func pageQuery(q HistoryQuery) (store.PageQuery, error) {
-	pq := store.PageQuery{Size: DefaultPageSize, Order: q.Order}
+	pq := store.PageQuery{Order: q.Order}
+	var err error
 	switch {
 	case q.First != nil && q.Last != nil:
 		return pq, apperr.New(apperr.Invalid, "first and last cannot both be given: first pages forward, last backward")
-	case q.First != nil:
-		if *q.First < 1 || *q.First > MaxPageSize {
-			return pq, apperr.New(apperr.Invalid, "first must be between 1 and "+strconv.Itoa(MaxPageSize))
-		}
-		pq.Size = *q.First
 	case q.Last != nil:
-		if *q.Last < 1 || *q.Last > MaxPageSize {
-			return pq, apperr.New(apperr.Invalid, "last must be between 1 and "+strconv.Itoa(MaxPageSize))
-		}
-		pq.Size, pq.Backward = *q.Last, true
+		pq.Size, err = paging.Size(q.Last, "last")
+		pq.Backward = true
+	default:
+		pq.Size, err = paging.Size(q.First, "first")
+	}
+	if err != nil {
+		return pq, err
 	}
 	switch q.Order {
 	case "", store.NewestFirst, store.OldestFirst:
 	default:
 		return pq, apperr.New(apperr.Invalid, "orderBy must be NEWEST_FIRST or OLDEST_FIRST")
 	}
-	var err error
 	if q.After != "" {
 		if pq.AfterID, err = decodeCursor(q.After, "after"); err != nil {
 			return pq, err

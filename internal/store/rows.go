@@ -51,6 +51,37 @@ type User struct {
 	TokenGeneration int64 `bun:"token_generation" json:"-"`
 }
 
+// UserQuery selects a page of users, in the order of UserKey.
+type UserQuery struct {
+	// Search keeps the users whose username or email contains it, ignoring
+	// case; every character stands for itself (% and _ too). Empty keeps
+	// every user.
+	Search string
+	// Size is the page size, clamped to [1, MaxPageSize].
+	Size int
+	// After is a cursor: the page holds only users after it. Nil is none.
+	After *UserKey
+}
+
+// UserKey is a user's place in the users' order: by username ignoring case
+// (lower(username), as the database folds it), then by id.
+type UserKey struct {
+	Username string
+	ID       int64
+}
+
+// UserPage is one page of users.
+type UserPage struct {
+	Users []User
+	// Keys are the users' places in the order, for cursors.
+	Keys []UserKey
+	// TotalCount counts the users that match the search, on every page.
+	TotalCount int
+	// HasNextPage says whether matching users follow the page;
+	// HasPreviousPage whether some precede it (at or before After).
+	HasNextPage, HasPreviousPage bool
+}
+
 // RevokedToken is an access token revoked on its own (logout), kept until it
 // expires.
 type RevokedToken struct {

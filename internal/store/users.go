@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mlapi/mlapi/internal/apperr"
@@ -224,3 +225,76 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// ListUsers returns a page of the users that match q.Search, in the order
+// of UserKey, after q.After. The order is lower(username), the expression
+// of the unique index users_username_lower_key, so that PostgreSQL reads a
+// page from the index, starting at the cursor, rather than sorting every
+// user; then id, which never decides between two users of one name (there
+// are none) but keeps the order total by construction. A cursor is a place
+// in that order, whatever the search it came from. TotalCount is counted by
+// a separate statement, so a user created between the two may show in one
+// and not the other.
+//
+// The page's far end is known from the one row more it reads; its near end
+// from one more query of one row, the first matching user at or before
+// q.After, looked for from the cursor backward.
+func (db *DB) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
+	size := min(max(q.Size, 1), MaxPageSize)
+	matching := func(sq *bun.SelectQuery) *bun.SelectQuery {
+		if q.Search == "" {
+			return sq
+		}
+		// lower() on both sides rather than ILIKE, which SQLite lacks.
+		pattern := "%" + likeEscaper.Replace(q.Search) + "%"
+		return sq.Where(`(lower(u.username) LIKE lower(?) ESCAPE '\' OR lower(u.email) LIKE lower(?) ESCAPE '\')`, pattern, pattern)
+	}
+	total, err := db.ro.NewSelect().Model((*User)(nil)).Apply(matching).Count(ctx)
+	if err != nil {
+		return UserPage{}, classify(fmt.Errorf("count users: %w", err))
+	}
+	page := UserPage{Users: []User{}, Keys: []UserKey{}, TotalCount: int(total)}
+	if total == 0 {
+		return page, nil
+	}
+
+	// The sort key is read back as the database folds it (PostgreSQL's
+	// lower() follows the locale, SQLite's folds ASCII only), so a cursor
+	// made from it compares as the database orders.
+	var rows []keyedUser
+	sel := db.ro.NewSelect().Model(&rows).ColumnExpr("u.*").ColumnExpr("lower(u.username) AS sort_key").Apply(matching)
+	if q.After != nil {
+		sel = sel.Where("(lower(u.username), u.id) > (?, ?)", q.After.Username, q.After.ID)
+	}
+	if err := sel.OrderExpr("lower(u.username), u.id").Limit(int64(size) + 1).Scan(ctx); err != nil {
+		return UserPage{}, classify(fmt.Errorf("select users: %w", err))
+	}
+	page.HasNextPage = len(rows) > size
+	for _, r := range rows[:min(len(rows), size)] {
+		r.inUTC()
+		page.Users = append(page.Users, r.User)
+		page.Keys = append(page.Keys, UserKey{Username: r.SortKey, ID: r.ID})
+	}
+
+	if q.After != nil {
+		var found []int64
+		err := db.ro.NewSelect().Model((*User)(nil)).Column("u.id").Apply(matching).
+			Where("(lower(u.username), u.id) <= (?, ?)", q.After.Username, q.After.ID).
+			OrderExpr("lower(u.username) DESC, u.id DESC").Limit(1).Scan(ctx, &found)
+		if err != nil {
+			return UserPage{}, classify(fmt.Errorf("look before the cursor: %w", err))
+		}
+		page.HasPreviousPage = len(found) > 0
+	}
+	return page, nil
+}
+
+// keyedUser is a user read with its place in the users' order.
+type keyedUser struct {
+	User    `bun:",extend"`
+	SortKey string `bun:"sort_key,scanonly"`
+}
+
+// likeEscaper makes text match only itself in a LIKE pattern that declares
+// ESCAPE '\': a search for "a_b" must not find "axb".
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

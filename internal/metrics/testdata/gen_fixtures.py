@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes fixtures.json: cases of (probability, predicted label, outcome)
 with the figures scikit-learn computes for them, which metrics_test.go
-compares to internal/metrics to 1e-9.
+compares to internal/metrics to 1e-9, and the ROC curve, whose points it
+compares exactly.
 
 Run from this directory: python3 gen_fixtures.py (needs numpy and
 scikit-learn; Debian's python3-sklearn will do). The output depends only on
@@ -9,7 +10,10 @@ the seeds below and the scikit-learn version, which it records.
 
 A figure is null where scikit-learn warns that it is undefined
 (UndefinedMetricWarning: it then returns 0) or refuses it (ROC AUC with one
-class), as the API's schema asks; metrics returns nil there too.
+class), as the API's schema asks; metrics returns nil there too. The ROC
+curve is empty where ROC AUC is null, and its first threshold, which
+roc_curve makes up above every score (the highest plus one, or +inf in newer
+versions), is null.
 """
 import json
 import warnings
@@ -20,7 +24,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import (accuracy_score, brier_score_loss, f1_score,
                              log_loss, precision_score, recall_score,
-                             roc_auc_score)
+                             roc_auc_score, roc_curve)
 
 BINS = 10
 
@@ -38,6 +42,17 @@ def undefined_is_null(fn, *args, **kwargs):
     return None if np.isnan(value) else value
 
 
+def roc(prob, label, auc):
+    """roc_curve with every distinct probability as a threshold, as three
+    lists; empty where ROC AUC is undefined."""
+    if auc is None:
+        return {"thresholds": [], "fpr": [], "tpr": []}
+    fpr, tpr, thresholds = roc_curve(label, prob, drop_intermediate=False)
+    thresholds = [None] + thresholds[1:].tolist()
+    return {"thresholds": thresholds, "fpr": fpr.tolist(),
+            "tpr": tpr.tolist()}
+
+
 def figures(prob, pred, label):
     prob = np.asarray(prob, dtype=np.float64)
     pred = np.asarray(pred, dtype=np.int64)
@@ -49,6 +64,7 @@ def figures(prob, pred, label):
         for name in ("accuracy", "precision", "recall", "f1", "roc_auc",
                      "brier", "log_loss"):
             out[name] = None
+        out["roc"] = roc(prob, label, None)
         counts = np.zeros(BINS, dtype=np.int64)
         means, rates = {}, {}
     else:
@@ -57,6 +73,7 @@ def figures(prob, pred, label):
         out["recall"] = undefined_is_null(recall_score, label, pred)
         out["f1"] = undefined_is_null(f1_score, label, pred)
         out["roc_auc"] = undefined_is_null(roc_auc_score, label, prob)
+        out["roc"] = roc(prob, label, out["roc_auc"])
         out["brier"] = float(brier_score_loss(label, prob))
         # labels: log_loss refuses outcomes of one class without them.
         out["log_loss"] = float(log_loss(label, prob, labels=[0, 1]))
