@@ -110,16 +110,16 @@ type tab struct {
 	console []string
 }
 
-func openTab(t *testing.T, browser context.Context, servers ...*httptest.Server) *tab {
+func openTab(t *testing.T, browser context.Context, servers ...string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
 	tb := &tab{ctx: ctx}
 	allowed := map[string]bool{}
 	for _, s := range servers {
-		u, err := url.Parse(s.URL)
+		u, err := url.Parse(s)
 		if err != nil || u.Hostname() != "127.0.0.1" {
-			t.Fatalf("server %s is not on 127.0.0.1", s.URL)
+			t.Fatalf("server %s is not on 127.0.0.1", s)
 		}
 		allowed[u.Host] = true
 	}
@@ -229,21 +229,31 @@ func (tb *tab) waitFor(t *testing.T, what, expression string) string {
 }
 
 // screenshot saves the page as name in the test's artifact directory, which
-// go test -artifacts -outputdir DIR keeps, for a person to look at.
-func (tb *tab) screenshot(t *testing.T, name string) string {
+// go test -artifacts -outputdir DIR keeps, and in the folder
+// MLAPI_SCREENSHOTS names, when set, for a person to look at (the README's
+// pictures come from there).
+func (tb *tab) screenshot(t *testing.T, name string) {
 	t.Helper()
 	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Logf("screenshot: %v", err)
-		return ""
+		return
 	}
-	path := filepath.Join(t.ArtifactDir(), name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Logf("screenshot: %v", err)
-		return ""
+	dirs := []string{t.ArtifactDir()}
+	if dir := os.Getenv("MLAPI_SCREENSHOTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Logf("screenshot: %v", err)
+		}
+		dirs = append(dirs, dir)
 	}
-	t.Logf("screenshot: %s", path)
-	return path
+	for _, dir := range dirs {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Logf("screenshot: %v", err)
+			continue
+		}
+		t.Logf("screenshot: %s", path)
+	}
 }
 
 // checkStayedLocal fails the test when the page asked for anything outside
@@ -267,7 +277,7 @@ func TestBrowserGraphiQL(t *testing.T) {
 	api := newTestAPI(t, store.SQLite)
 	_, token := api.user(t, "grace")
 
-	tb := openTab(t, browser, api.server)
+	tb := openTab(t, browser, api.server.URL)
 	tb.do(t, chromedp.Navigate(api.server.URL+"/"))
 	if title := eval[string](t, tb, `document.title`); title != "mlapi GraphiQL" {
 		t.Errorf("title %q, want mlapi GraphiQL", title)
@@ -397,7 +407,7 @@ func TestBrowserCrossOrigin(t *testing.T) {
 			api.post(t, "", `{ model { version } }`).field(t, "model", &model)
 			posts := countPosts(t, api)
 
-			tb := openTab(t, browser, site, api.server)
+			tb := openTab(t, browser, site.URL, api.server.URL)
 			tb.do(t, chromedp.Navigate(site.URL+"/?"+url.Values{"api": {api.server.URL}, "token": {token}}.Encode()))
 			got := tb.waitFor(t, "the fetch's outcome", `document.querySelector('#outcome.done') && document.querySelector('#outcome').textContent`)
 

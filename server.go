@@ -32,6 +32,7 @@ import (
 	"github.com/mlapi/mlapi/internal/prediction"
 	"github.com/mlapi/mlapi/internal/stats"
 	"github.com/mlapi/mlapi/internal/store"
+	"github.com/mlapi/mlapi/internal/webapp"
 )
 
 func main() {
@@ -178,6 +179,10 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 		page := graphiql.Handler("/query")
 		mux.Handle("GET /{$}", page)
 		mux.Handle("GET /graphiql/", page)
+	}
+	if cfg.App {
+		// The mux answers /app with a redirect to /app/.
+		mux.Handle("GET "+webapp.Prefix, webapp.Handler("/query"))
 	}
 	return httpserver.Chain(mux,
 		httpserver.ClientAddr(cfg.TrustedProxies),

@@ -18,21 +18,32 @@ import (
 
 func TestProductionSwitches(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t, store.SQLite, func(c *config.Config) {
+	status := func(t *testing.T, api *testAPI, path string) int {
+		t.Helper()
+		// Raw HTTP: the status is the answer.
+		resp, err := api.server.Client().Get(api.server.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	off := newTestAPI(t, store.SQLite, func(c *config.Config) {
 		c.GraphiQL = false
+		c.App = false
 		c.Introspection = false
 	})
-	if resp := api.post(t, "", `{ __schema { types { name } } }`); len(resp.Errors) == 0 {
+	if resp := off.post(t, "", `{ __schema { types { name } } }`); len(resp.Errors) == 0 {
 		t.Errorf("introspection answered with it off: %s", resp.Raw)
 	}
-	// Raw HTTP: the status is the answer.
-	resp, err := api.server.Client().Get(api.server.URL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GraphiQL off: / answered %d", resp.StatusCode)
+	on := newTestAPI(t, store.SQLite)
+	for _, path := range []string{"/", "/app/", "/app/assets/main.js", "/app/assets/LICENSE.chartjs"} {
+		if got := status(t, on, path); got != http.StatusOK {
+			t.Errorf("by default, %s answered %d", path, got)
+		}
+		if got := status(t, off, path); got != http.StatusNotFound {
+			t.Errorf("GRAPHIQL=false APP=false: %s answered %d", path, got)
+		}
 	}
 }
 

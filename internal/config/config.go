@@ -17,14 +17,16 @@ import (
 
 // Config is everything the server needs to start.
 type Config struct {
-	Addr            string
-	DatabaseURL     string
-	ModelDir        string
-	JWTSecret       string
-	TokenTTL        time.Duration
-	LogLevel        slog.Level
-	LogFormat       string
-	GraphiQL        bool
+	Addr        string
+	DatabaseURL string
+	ModelDir    string
+	JWTSecret   string
+	TokenTTL    time.Duration
+	LogLevel    slog.Level
+	LogFormat   string
+	GraphiQL    bool
+	// App serves the web app at /app/.
+	App             bool
 	Introspection   bool
 	DBMaxConns      int
 	MaxHashes       int
@@ -99,6 +101,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	str(&level, setting{"log-level", "LOG_LEVEL", "debug, info, warn or error"}, "info")
 	str(&cfg.LogFormat, setting{"log-format", "LOG_FORMAT", "json or text"}, "json")
 	boolean(&cfg.GraphiQL, setting{"graphiql", "GRAPHIQL", "serve GraphiQL at /"}, true)
+	boolean(&cfg.App, setting{"app", "APP", "serve the web app at /app/"}, true)
 	boolean(&cfg.Introspection, setting{"introspection", "INTROSPECTION", "answer GraphQL introspection"}, true)
 	integer(&cfg.DBMaxConns, setting{"db-max-conns", "DB_MAX_CONNS", "database connection pool size"}, 16)
 	integer(&cfg.MaxHashes, setting{"max-concurrent-hashes", "MAX_CONCURRENT_HASHES", "password hashes computed at once (each holds 19 MiB)"}, 4)

@@ -25,7 +25,7 @@ func TestParse(t *testing.T) {
 		{
 			name: "defaults",
 			check: func(t *testing.T, c Config) {
-				if c.Addr != ":8080" || c.DatabaseURL != "" || c.TokenTTL != time.Hour || !c.GraphiQL || !c.Introspection ||
+				if c.Addr != ":8080" || c.DatabaseURL != "" || c.TokenTTL != time.Hour || !c.GraphiQL || !c.App || !c.Introspection ||
 					c.CORSOrigins != nil || !c.PersistedQueries || c.TrustedDocuments != "" {
 					t.Errorf("defaults: %+v", c)
 				}
@@ -33,9 +33,9 @@ func TestParse(t *testing.T) {
 		},
 		{
 			name: "environment",
-			env:  map[string]string{"ADDR": ":9000", "DATABASE_URL": "postgres://x", "TOKEN_TTL": "15m", "GRAPHIQL": "false", "JWT_SECRET": "s", "LOG_LEVEL": "debug"},
+			env:  map[string]string{"ADDR": ":9000", "DATABASE_URL": "postgres://x", "TOKEN_TTL": "15m", "GRAPHIQL": "false", "APP": "false", "JWT_SECRET": "s", "LOG_LEVEL": "debug"},
 			check: func(t *testing.T, c Config) {
-				if c.Addr != ":9000" || c.DatabaseURL != "postgres://x" || c.TokenTTL != 15*time.Minute || c.GraphiQL || c.JWTSecret != "s" || c.LogLevel.String() != "DEBUG" {
+				if c.Addr != ":9000" || c.DatabaseURL != "postgres://x" || c.TokenTTL != 15*time.Minute || c.GraphiQL || c.App || c.JWTSecret != "s" || c.LogLevel.String() != "DEBUG" {
 					t.Errorf("from the environment: %+v", c)
 				}
 			},

@@ -5,12 +5,10 @@
 package graphiql
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"html/template"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/mlapi/mlapi/internal/static"
@@ -72,34 +70,21 @@ var loadAssets = sync.OnceValue(func() *assets {
 	}}
 })
 
-type handler struct {
-	assets *static.Set
-	page   *static.Page
-}
-
 // Handler serves GraphiQL's page, talking to the GraphQL endpoint at
 // endpoint, on every path outside Prefix, and the page's scripts and styles
 // under Prefix. endpoint must be a path on the same origin: the page's
 // connect-src 'self' lets it talk to no other.
 func Handler(endpoint string) http.Handler {
-	if !strings.HasPrefix(endpoint, "/") || strings.HasPrefix(endpoint, "//") {
+	if !static.LocalPath(endpoint) {
 		panic(fmt.Sprintf("graphiql: endpoint %q is not an absolute path on this server", endpoint))
 	}
 	set := loadAssets()
-	var buf bytes.Buffer
-	if err := page.Execute(&buf, struct {
+	p, err := static.RenderPage(page, struct {
 		Endpoint string
 		Assets   pageAssets
-	}{endpoint, set.urls}); err != nil {
-		panic(fmt.Sprintf("graphiql: rendering the page: %v", err))
+	}{endpoint, set.urls}, ContentSecurityPolicy)
+	if err != nil {
+		panic(fmt.Sprintf("graphiql: %v", err))
 	}
-	return &handler{assets: set.set, page: static.NewPage(buf.Bytes(), ContentSecurityPolicy)}
-}
-
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, Prefix) {
-		h.assets.ServeHTTP(w, r)
-		return
-	}
-	h.page.ServeHTTP(w, r)
+	return static.Site(set.set, p)
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
@@ -87,23 +88,6 @@ func (s *Set) URL(name string) string {
 		panic("static: no file " + name + " under " + s.prefix)
 	}
 	return s.prefix + f.hashedName
-}
-
-// Has reports whether the set serves name (a hashed name included).
-func (s *Set) Has(name string) bool {
-	_, ok := s.byName[name]
-	return ok
-}
-
-// Names returns the files' plain names, in no particular order.
-func (s *Set) Names() []string {
-	names := make([]string, 0, len(s.byName))
-	for name := range s.byName {
-		if !s.hashed[name] {
-			names = append(names, name)
-		}
-	}
-	return names
 }
 
 func newFile(name string, body []byte) *file {
@@ -238,4 +222,32 @@ func acceptsGzip(values []string) bool {
 		}
 	}
 	return false
+}
+
+// RenderPage executes tmpl with data once, and serves the result under the
+// policy csp.
+func RenderPage(tmpl *template.Template, data any, csp string) (*Page, error) {
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		return nil, fmt.Errorf("static: rendering %s: %w", tmpl.Name(), err)
+	}
+	return NewPage(buf.Bytes(), csp), nil
+}
+
+// LocalPath reports whether endpoint is an absolute path on this server,
+// the only kind a page whose policy says connect-src 'self' may call.
+func LocalPath(endpoint string) bool {
+	return strings.HasPrefix(endpoint, "/") && !strings.HasPrefix(endpoint, "//")
+}
+
+// Site serves page on every path outside set's prefix, and set's files
+// under it: a page that routes by itself, with its assets.
+func Site(set *Set, page *Page) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, set.prefix) {
+			set.ServeHTTP(w, r)
+			return
+		}
+		page.ServeHTTP(w, r)
+	})
 }
