@@ -12,8 +12,8 @@ import (
 )
 
 // appDocument finds the web app's GraphQL documents: template literals
-// tagged /* GraphQL */, assigned to a const.
-var appDocument = regexp.MustCompile("(?s)const ([A-Z_]+) = /\\* GraphQL \\*/ `(.*?)`;")
+// tagged gql, assigned to a const.
+var appDocument = regexp.MustCompile("(?s)const ([A-Z_]+) = gql`(.*?)`;")
 
 // TestAppOperationsMatchTheSchema validates every document the web app sends
 // against the schema, fragments included, so that a change to the API that

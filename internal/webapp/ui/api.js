@@ -2,12 +2,14 @@
 // endpoint, and subscriptions as server-sent events over the same POST, so
 // that the token travels in the Authorization header and never in a URL.
 
+/** @import {Document, FieldProblem} from '../types/app' */
+
 /** An error the API answered, with its code and the fields it names. */
 export class ApiError extends Error {
   /**
    * @param {string} message
    * @param {string} code extensions.code: BAD_USER_INPUT, UNAUTHENTICATED, ...
-   * @param {{field: string, message: string, reason?: string}[]} fields
+   * @param {FieldProblem[]} [fields]
    */
   constructor(message, code, fields = []) {
     super(message);
@@ -41,8 +43,12 @@ export function createClient(endpoint, token, onUnauthenticated) {
   /**
    * Runs a query or mutation and returns its data; throws ApiError on any
    * error, so that a screen never shows half an answer as a whole one.
+   * @template TData, TVars
+   * @param {Document<TData, TVars>} query
+   * @param {TVars} [variables]
+   * @returns {Promise<TData>}
    */
-  async function request(query, variables = {}) {
+  async function request(query, variables) {
     let response;
     try {
       response = await fetch(endpoint, {
@@ -68,6 +74,13 @@ export function createClient(endpoint, token, onUnauthenticated) {
    * returned function ends the subscription. It reconnects after a dropped
    * connection, waiting longer each time, and stops for good on an error
    * the server answered (a token no longer valid, say).
+   */
+  /**
+   * @template TData, TVars
+   * @param {Document<TData, TVars>} query
+   * @param {TVars} variables
+   * @param {{next: (data: TData) => void, error?: (err: ApiError) => void, status?: (up: boolean) => void}} handlers
+   * @returns {() => void}
    */
   function subscribe(query, variables, {next, error, status}) {
     const controller = new AbortController();

@@ -70,13 +70,15 @@ export function shortVersion(v) {
   return v ? v.slice(0, 12) : '–';
 }
 
+let toastTimer = 0;
+
 /** Shows a short message in the page's live region. */
 export function toast(message) {
   const el = document.getElementById('toast');
   el.textContent = message;
   el.classList.add('shown');
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => el.classList.remove('shown'), 4000);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => el.classList.remove('shown'), 4000);
 }
 
 /** An error box for a failed load, with the API's message in words. */

@@ -80,6 +80,7 @@ function renderSession() {
 function markCurrent() {
   const current = currentScreen();
   for (const a of document.querySelectorAll('#nav a')) {
+    if (!(a instanceof HTMLAnchorElement)) continue;
     if (a.dataset.screen === current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }

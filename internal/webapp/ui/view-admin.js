@@ -6,6 +6,7 @@ import {field, formError, clearErrors, showApiError} from './forms.js';
 import {MODEL, USERS, SET_USER_ENABLED, REVOKE_USER_TOKENS, DRIFT, MODEL_PERFORMANCE} from './operations.js';
 import {drift as driftChart} from './charts.js';
 
+/** @param {import('../types/app').ViewContext} ctx */
 export async function adminView({api, session, main}) {
   const usersBox = h('div', {id: 'users'});
   const driftBox = h('div', {id: 'drift'});
@@ -67,6 +68,7 @@ async function usersPanel(api, session, box) {
     }
   }
 
+  /** @param {import('../types/graphql').UsersQuery['users']} conn */
   function render(conn) {
     const me = session.viewer.id;
     replace(list, h('p', {id: 'users-count'}, `${conn.totalCount} ${conn.totalCount === 1 ? 'user' : 'users'}`),
@@ -87,6 +89,10 @@ async function usersPanel(api, session, box) {
     replace(pager, prev, next);
   }
 
+  /**
+   * @param {import('../types/graphql').UsersQuery['users']['edges'][number]['node']} u
+   * @param {boolean} isMe
+   */
   function userRow(u, isMe) {
     const status = h('td', {class: 'status'}, u.enabled ? 'Enabled' : 'Disabled');
     const actions = h('td', {});

@@ -3,6 +3,7 @@ import {h, replace} from './dom.js';
 import {field, formError, setFieldError, onSubmit} from './forms.js';
 import {SIGN_IN, REGISTER} from './operations.js';
 
+/** @param {import('../types/app').ViewContext} ctx */
 export function signInView({api, session, main}) {
   const form = h('form', {id: 'sign-in', novalidate: true},
     formError(),
@@ -25,6 +26,7 @@ export function signInView({api, session, main}) {
       h('p', {}, 'No account yet? ', h('a', {href: '#/register'}, 'Register'), '.')));
 }
 
+/** @param {import('../types/app').ViewContext} ctx */
 export function registerView({api, session, main}) {
   const form = h('form', {id: 'register', novalidate: true},
     formError(),

@@ -8,9 +8,16 @@ import {HISTORY, STATS, EXPLANATION, REQUEST_LOGGED, RECORD_OUTCOME} from './ope
 import {timeline, histogram, waterfall} from './charts.js';
 import {ApiError} from './api.js';
 
+/** @import {RequestFilter, TimeBucket} from '../types/graphql' */
+
 const EXPORT_PATH = '/export';
 
+/** @param {import('../types/app').ViewContext} ctx */
 export function historyView({api, session, main}) {
+  /**
+   * @type {{filter: RequestFilter, first: number, after: string | null, before: string | null,
+   *   page: number, bucket: TimeBucket, pending: number}}
+   */
   const state = {filter: {}, first: 20, after: null, before: null, page: 1, bucket: 'DAY', pending: 0};
   const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
@@ -24,7 +31,7 @@ export function historyView({api, session, main}) {
   const bucket = h('select', {id: 'bucket', name: 'bucket'},
     h('option', {value: 'HOUR'}, 'per hour'), h('option', {value: 'DAY', selected: true}, 'per day'), h('option', {value: 'WEEK'}, 'per week'));
   bucket.addEventListener('change', () => {
-    state.bucket = bucket.value;
+    state.bucket = /** @type {TimeBucket} */ (bucket.value);
     loadStats();
   });
 
@@ -94,6 +101,7 @@ export function historyView({api, session, main}) {
     }
   }
 
+  /** @param {import('../types/app').RequestPage} conn */
   function renderPage(conn) {
     const rows = conn.edges.map((e) => e.node);
     const from = (state.page - 1) * state.first + 1;
@@ -121,6 +129,7 @@ export function historyView({api, session, main}) {
     replace(pager, prev, h('span', {id: 'page-number'}, `Page ${state.page}`), next);
   }
 
+  /** @param {import('../types/app').RequestRow} r */
   function requestRow(r) {
     const resp = r.response;
     const ok = resp && resp.status === 'OK';
@@ -140,6 +149,10 @@ export function historyView({api, session, main}) {
     return tr;
   }
 
+  /**
+   * @param {Element} cell
+   * @param {import('../types/app').RequestRow} r
+   */
   function renderOutcome(cell, r) {
     const record = (outcome) => async () => {
       try {
@@ -164,6 +177,11 @@ export function historyView({api, session, main}) {
     replace(cell, h('span', {class: 'recorded'}, r.outcome.outcome ? 'Death' : 'Survived'), ' ', change);
   }
 
+  /**
+   * @param {HTMLTableRowElement} tr
+   * @param {HTMLButtonElement} button
+   * @param {import('../types/app').RequestRow} r
+   */
   async function toggleExplanation(tr, button, r) {
     const open = tr.nextElementSibling && tr.nextElementSibling.classList.contains('explanation');
     if (open) {
@@ -241,9 +259,14 @@ function filterForm() {
   return form;
 }
 
-/** The RequestFilter the form describes; null when a field is wrong. */
+/**
+ * The RequestFilter the form describes; null when a field is wrong.
+ * @param {HTMLFormElement} form
+ * @returns {RequestFilter | null}
+ */
 function readFilter(form) {
-  const el = form.elements;
+  const el = /** @type {any} */ (form.elements);
+  /** @type {RequestFilter} */
   const filter = {};
   let ok = true;
   const fail = (name, message) => {

@@ -4,6 +4,7 @@ import {h, replace, figure} from './dom.js';
 import {PERFORMANCE} from './operations.js';
 import {calibration, roc} from './charts.js';
 
+/** @param {import('../types/app').ViewContext} ctx */
 export async function performanceView({api, main}) {
   const {me} = await api.request(PERFORMANCE, {});
   const p = me.performance;
@@ -20,6 +21,10 @@ export async function performanceView({api, main}) {
 }
 
 /** The figures as a definition list; shared with the administrators' table. */
+/**
+ * @param {string} id
+ * @param {import('../types/app').Figures} p
+ */
 export function figures(id, p) {
   const rows = [
     ['Predictions with an outcome', p.count],

@@ -13,6 +13,7 @@ const EXAMPLE = {
   serumCreatinine: 1.9, serumSodium: 130, sex: true, highBloodPressure: true,
 };
 
+/** @param {import('../types/app').ViewContext} ctx */
 export async function predictView({api, main}) {
   const {model} = await api.request(MODEL);
   const features = model.features;
@@ -44,6 +45,7 @@ export async function predictView({api, main}) {
 }
 
 /** One control per feature: a number with its bounds, or a checkbox. */
+/** @param {import('../types/graphql').ModelQuery['model']['features'][number]} f */
 function featureField(f) {
   const id = `feature-${f.field}`;
   if (f.type === 'BOOLEAN') {
@@ -109,6 +111,11 @@ function fillExample(form, features) {
   }
 }
 
+/**
+ * @param {HTMLElement} result
+ * @param {import('../types/graphql').PredictMutation['predict']} p
+ * @param {Record<string, number | boolean>} input
+ */
 function showPrediction(result, p, input) {
   const positive = p.yhat === 1;
   replace(result,
