@@ -1,17 +1,23 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/client"
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The web app, end to end: the built binary serves it at /app/, and a real
@@ -32,7 +38,16 @@ type chartData struct {
 	Datasets []struct {
 		Label string
 		Data  []json.RawMessage
+		// BackgroundColor is one colour, or one per bar.
+		BackgroundColor json.RawMessage
 	}
+}
+
+// okabeIto is the palette the charts draw with: one that readers with any
+// common colour-vision deficiency tell apart (with a neutral grey).
+var okabeIto = map[string]bool{
+	"#0072B2": true, "#D55E00": true, "#E69F00": true, "#56B4E9": true,
+	"#009E73": true, "#CC79A7": true, "#6b6b6b": true,
 }
 
 // chart reads the data of the chart drawn on the canvas selector names,
@@ -40,7 +55,7 @@ type chartData struct {
 func chart(t *testing.T, tb *tab, selector string) chartData {
 	t.Helper()
 	expr := fmt.Sprintf(`(() => { const c = document.querySelector(%q); const ch = c && Chart.getChart(c);
-  return ch ? JSON.stringify({labels: ch.data.labels || [], datasets: ch.data.datasets.map((d) => ({label: d.label, data: d.data}))}) : ''; })()`, selector)
+  return ch ? JSON.stringify({labels: ch.data.labels || [], datasets: ch.data.datasets.map((d) => ({label: d.label, data: d.data, backgroundColor: d.backgroundColor}))}) : ''; })()`, selector)
 	var data chartData
 	if err := json.Unmarshal([]byte(tb.waitFor(t, "the chart "+selector, expr)), &data); err != nil {
 		t.Fatal(err)
@@ -77,7 +92,7 @@ func createAdminWithBinary(t *testing.T, dir, username, password string) {
 }
 
 func TestBrowserApp(t *testing.T) {
-	browser := startBrowser(t)
+	chrome := startBrowser(t)
 	t.Parallel()
 	dir := t.TempDir()
 	server := start(t, dir)
@@ -89,7 +104,7 @@ func TestBrowserApp(t *testing.T) {
 	}
 	server.post(t, "", `{ model { version features { name field type description min max } } }`).field(t, "model", &model)
 
-	tb := openTab(t, browser, server.base)
+	tb := openTab(t, chrome, server.base)
 	tb.do(t, chromedp.Navigate(server.base+"/app"))
 	tb.waitFor(t, "the sign-in form", `document.querySelector('#sign-in')`)
 	if got := eval[string](t, tb, `location.pathname + location.hash`); got != "/app/#/signin" {
@@ -233,6 +248,15 @@ func TestBrowserApp(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		var colours []string
+		if err := json.Unmarshal(data.Datasets[0].BackgroundColor, &colours); err != nil {
+			t.Fatalf("the waterfall's colours %s: %v", data.Datasets[0].BackgroundColor, err)
+		}
+		for i, c := range colours {
+			if !okabeIto[c] {
+				t.Errorf("bar %d is %s, not of the colour-blind-safe palette", i, c)
+			}
+		}
 		near := func(a, b float64) bool { return math.Abs(a-b) < 1e-5 }
 		if !near(spans[0][1], want.Bias) || !near(spans[len(spans)-1][1], want.Margin) {
 			t.Errorf("the waterfall runs %v to %v, want bias %v to margin %v", spans[0], spans[len(spans)-1], want.Bias, want.Margin)
@@ -312,6 +336,34 @@ func TestBrowserApp(t *testing.T) {
 			t.Errorf("timeline: %d datasets over %d buckets, want predictions, refusals and the mean", len(line.Datasets), len(line.Labels))
 		}
 		tb.screenshot(t, "app-history.png")
+	})
+
+	t.Run("export as CSV", func(t *testing.T) {
+		downloads := t.TempDir()
+		if _, err := chromedp.Call(tb.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		tb.do(t, click(`#export-csv`))
+		path := filepath.Join(downloads, "mlapi-history.csv")
+		var rows [][]string
+		for range 600 { // 60 s at most: the download is a few kilobytes
+			if f, err := os.Open(path); err == nil {
+				rows, err = csv.NewReader(f).ReadAll()
+				f.Close()
+				if err == nil && len(rows) == total+1 {
+					break
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if len(rows) != total+1 {
+			t.Fatalf("the CSV has %d rows, want a header and %d requests", len(rows), total)
+		}
+		if !slices.Contains(rows[0], "yhat_prob") && !slices.Contains(rows[0], "yhatProb") {
+			t.Errorf("the CSV's header %q names no probability", rows[0])
+		}
 	})
 
 	t.Run("a prediction from another client appears live", func(t *testing.T) {
@@ -409,8 +461,12 @@ func TestBrowserApp(t *testing.T) {
 		adaToken := server.token(t, "ada", userPassword)
 
 		tb.do(t, setValue(`#signin-username`, "root"), setValue(`#signin-password`, "wrong password"), click(`#sign-in button[type=submit]`))
-		tb.waitFor(t, "the refusal", `document.querySelector('#sign-in .form-error').textContent`)
-		tb.do(t, setValue(`#signin-password`, "an admin's long passphrase"), click(`#sign-in button[type=submit]`))
+		msg := tb.waitFor(t, "the refusal", `!document.querySelector('#sign-in').hasAttribute('aria-busy') && document.querySelector('#sign-in .form-error').textContent`)
+		if !strings.Contains(msg, "password") {
+			t.Errorf("a wrong password is answered %q", msg)
+		}
+		// From the keyboard: Enter in the password field signs in.
+		tb.do(t, chromedp.Evaluate[chromedp.Void](`document.querySelector('#signin-password').value = ''`), chromedp.SendKeys(chromedp.CSS(`#signin-password`), "an admin's long passphrase"+kb.Enter))
 		tb.waitFor(t, "the administrators' link", `document.querySelector('#nav a[data-screen=admin]')`)
 		tb.do(t, click(`#nav a[data-screen=admin]`))
 		tb.waitFor(t, "the users", `document.querySelector('#users tr[data-username=ada] .toggle-enabled')`)
@@ -434,6 +490,18 @@ func TestBrowserApp(t *testing.T) {
 			t.Errorf("disabled ada's token: %q, want UNAUTHENTICATED", got)
 		}
 		tb.screenshot(t, "app-admin.png")
+
+		tb.do(t, click(`#users tr[data-username=ada] .toggle-enabled`))
+		tb.waitFor(t, "ada enabled", `document.querySelector('#users tr[data-username=ada] .status').textContent === 'Enabled'`)
+		adaToken = server.token(t, "ada", userPassword)
+		tb.do(t, click(`#users tr[data-username=ada] .revoke`))
+		tb.waitFor(t, "the revocation", `document.querySelector('#toast').textContent.includes('revoked')`)
+		if server.tokenValid(t, adaToken) {
+			t.Error("ada's token still works after the administrator revoked her tokens")
+		}
+		if n := eval[int](t, tb, `document.querySelectorAll('#users tr[data-username=root] button').length`); n != 0 {
+			t.Errorf("the administrator's own row has %d buttons, want none", n)
+		}
 	})
 
 	tb.checkStayedLocal(t)
