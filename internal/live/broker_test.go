@@ -258,3 +258,50 @@ func TestUsersPublishesAccountChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentPublishesAllArrive: events published at once from many
+// goroutines (which PostgreSQL's bus sends together, a statement carrying
+// all those queued behind the one running) each reach the subscription
+// once, and every Publish returns only after its own event is sent.
+func TestConcurrentPublishesAllArrive(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		databaseURL := storetest.URL(t, dialect)
+		subscriber := mustOpen(t, dialect, databaseURL)
+		publisher := subscriber
+		if dialect == store.Postgres {
+			publisher = mustOpen(t, dialect, databaseURL)
+		}
+		// Fewer events than a subscription's buffer holds, so the reader
+		// below cannot fall behind far enough to be ended.
+		const userID, publishers, each = 7, 16, DefaultBuffer / 16
+		s := mustSubscribe(t, subscriber, userID)
+		errs := make(chan error, publishers)
+		for p := range publishers {
+			go func() {
+				var err error
+				for i := range each {
+					if e := publisher.Publish(t.Context(), Event{Kind: RequestLogged, UserID: userID, RequestID: int64(p*each + i + 1)}); e != nil {
+						err = e
+					}
+				}
+				errs <- err
+			}()
+		}
+		for range publishers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := map[int64]bool{}
+		for range publishers * each {
+			e := next(t, s)
+			if seen[e.RequestID] {
+				t.Fatalf("request %d arrived twice", e.RequestID)
+			}
+			seen[e.RequestID] = true
+		}
+		if len(seen) != publishers*each {
+			t.Errorf("%d events arrived, want %d", len(seen), publishers*each)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,7 +41,23 @@ type pgBus struct {
 	pool   *pgxpool.Pool
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// Events published while a NOTIFY statement runs wait and go together
+	// in the next: a NOTIFY outside a transaction is a commit of its own,
+	// and one a prediction would undo the prediction log's group commit.
+	mu      sync.Mutex
+	queue   []notification
+	running bool
 }
+
+// notification is one event waiting for its NOTIFY.
+type notification struct {
+	payload string
+	done    chan error
+}
+
+// maxNotifyBatch bounds the events one NOTIFY statement carries.
+const maxNotifyBatch = 256
 
 // notifyConns bounds the connections NOTIFY uses: one statement each, a
 // round trip long.
@@ -77,13 +94,60 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*Broke
 	return b, nil
 }
 
+// publish queues e and returns once the statement that carries it has
+// run: at once when no statement is running, else with the events that
+// queued behind it. ctx bounds the wait, not the statement, which carries
+// other callers' events too.
 func (p *pgBus) publish(ctx context.Context, e Event) error {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	_, err = p.pool.Exec(ctx, "SELECT pg_notify($1, $2)", channel, string(payload))
-	return err
+	n := notification{payload: string(payload), done: make(chan error, 1)}
+	p.mu.Lock()
+	p.queue = append(p.queue, n)
+	if !p.running {
+		p.running = true
+		timeout := DefaultPublishTimeout
+		if deadline, ok := ctx.Deadline(); ok {
+			timeout = time.Until(deadline)
+		}
+		go p.notifyAll(timeout)
+	}
+	p.mu.Unlock()
+	select {
+	case err := <-n.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// notifyAll sends the queued events, a statement at a time, until the
+// queue is empty.
+func (p *pgBus) notifyAll(timeout time.Duration) {
+	for {
+		p.mu.Lock()
+		batch := p.queue[:min(len(p.queue), maxNotifyBatch)]
+		p.queue = p.queue[len(batch):]
+		if len(batch) == 0 {
+			p.running = false
+			p.queue = nil
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		payloads := make([]string, len(batch))
+		for i, n := range batch {
+			payloads[i] = n.payload
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		_, err := p.pool.Exec(ctx, "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS e (payload, n) ORDER BY n", channel, payloads)
+		cancel()
+		for _, n := range batch {
+			n.done <- err
+		}
+	}
 }
 
 func (p *pgBus) close() {

@@ -10,7 +10,7 @@ import (
 
 // recordOutcomePostgres writes the outcome of one of the user's requests,
 // or replaces it: the new value and observed time win, the created time
-// stays, the updated time moves. Like logPredictionPostgres it checks in the
+// stays, the updated time moves. Like logPredictionsPostgres it checks in the
 // same statement that the user is enabled and, with a TokenCheck (?5 the
 // generation, ?6 the jti; NULL without one), that the token is not revoked;
 // no row comes back when the request is not the user's or the user may not

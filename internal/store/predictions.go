@@ -9,35 +9,55 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
-// logPredictionPostgres checks the user and writes both rows in one
-// statement, so one round trip and no transaction: if the user is missing or
-// disabled, u is empty, nothing is inserted and no row comes back. With a
-// TokenCheck (?9 the generation, ?10 the jti; NULL without one) a revoked
-// token empties u too.
-const logPredictionPostgres = `
-WITH u AS (
-	SELECT id FROM users WHERE id = ?0 AND enabled
-		AND (?9::bigint IS NULL OR token_generation = ?9::bigint)
-		AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?10::text)
+// logPredictionsPostgres checks each prediction's user and writes the rows
+// of those accepted, in one statement: one round trip and one commit for
+// the whole batch, and no transaction to hold open. The batch comes as
+// parallel arrays, one a column ($10 and $11 are a TokenCheck's generation
+// and jti, NULL without one), so the text is the same for any batch size,
+// 11 parameters whatever its size. A prediction is accepted when its user
+// exists and is enabled and, with a TokenCheck, when the token's
+// generation is the user's and its jti is not revoked; the others are left
+// out and return no row.
+//
+// The ids are taken from the sequences (those of the identity columns) in
+// the batch's order, since PostgreSQL calls a volatile function in the
+// select list after the sort: within a batch id order is arrival order, as
+// it is from one batch to the next. Each row comes back with its ordinal
+// through the ids allocated for it, not by the order RETURNING happens to
+// give. A response is written only for a request that was.
+const logPredictionsPostgres = `
+WITH accepted AS MATERIALIZED (
+	SELECT item.*, nextval('requests_id_seq') AS request_id, nextval('responses_id_seq') AS response_id
+	FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::double precision[],
+			$6::smallint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[])
+		WITH ORDINALITY AS item(user_id, input, created, output, yhat_prob,
+			yhat, model_version, status, error_code, generation, jti, ord)
+	JOIN users AS u ON u.id = item.user_id AND u.enabled
+		AND (item.generation IS NULL OR u.token_generation = item.generation)
+	WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = item.jti)
+	ORDER BY item.ord
 ), rq AS (
-	INSERT INTO requests (user_id, input, created_datetime, updated_datetime)
-	SELECT u.id, ?1::json, ?2::timestamptz, ?2::timestamptz FROM u
-	RETURNING id, user_id
+	INSERT INTO requests (id, user_id, input, created_datetime, updated_datetime)
+	SELECT request_id, user_id, input::json, created, created FROM accepted
+	RETURNING id
 ), rs AS (
-	INSERT INTO responses (request_id, user_id, output, yhat_prob, yhat, model_version,
+	INSERT INTO responses (id, request_id, user_id, output, yhat_prob, yhat, model_version,
 		status, error_code, created_datetime, updated_datetime)
-	SELECT rq.id, rq.user_id, ?3::json, ?4::double precision, ?5::smallint, ?6::text,
-		?7::text, ?8::text, ?2::timestamptz, ?2::timestamptz FROM rq
+	SELECT a.response_id, rq.id, a.user_id, a.output::json, a.yhat_prob, a.yhat, a.model_version,
+		a.status, a.error_code, a.created, a.created
+	FROM rq JOIN accepted AS a ON a.request_id = rq.id
 	RETURNING id, request_id
 )
-SELECT request_id, id FROM rs`
+SELECT a.ord, rs.request_id, rs.id FROM rs JOIN accepted AS a ON a.response_id = rs.id`
 
-// SQLite has no data-modifying CTEs: the same check and writes take a
-// transaction and two statements.
+// SQLite has no data-modifying CTEs: each prediction's check and writes
+// take two statements, and a batch one transaction.
 const (
 	logRequestSQLite = `
 INSERT INTO requests (user_id, input, created_datetime, updated_datetime)
@@ -58,54 +78,125 @@ RETURNING id`
 // missing or disabled user is ErrUserNotFound, with nothing written. When ctx
 // carries a TokenCheck (WithTokenCheck), a token revoked by then is refused
 // the same way. Both rows get the same created and updated time.
+//
+// Concurrent calls are written together (see logWriter): a call whose ctx
+// ends before its write starts writes nothing and returns ctx's error;
+// once its write has started, the call returns that write's result.
 func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPrediction, error) {
 	if err := p.validate(); err != nil {
 		return LoggedPrediction{}, fmt.Errorf("log prediction: %w", err)
 	}
-	var generation *int64
-	var tokenID *string
+	it := &logItem{p: p}
 	if c, ok := tokenCheckFrom(ctx); ok {
-		generation, tokenID = &c.Generation, &c.TokenID
+		it.generation, it.tokenID = &c.Generation, &c.TokenID
 	}
-	logged := LoggedPrediction{CreatedAt: now()}
-	var err error
-	if db.dialect == Postgres {
-		err = db.rw.QueryRowContext(ctx, logPredictionPostgres,
-			p.UserID, string(p.Input), logged.CreatedAt,
-			string(p.Output), p.YhatProb, p.Yhat, p.ModelVersion, p.Status, p.ErrorCode,
-			generation, tokenID,
-		).Scan(&logged.RequestID, &logged.ResponseID)
-	} else {
-		err = db.rw.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	if err := ctx.Err(); err != nil {
+		return LoggedPrediction{}, classify(fmt.Errorf("log prediction: %w", err))
+	}
+	return db.logs.log(ctx, it)
+}
+
+// writeLogsPostgres is the writeLogsFunc of PostgreSQL.
+func (db *DB) writeLogsPostgres(ctx context.Context, items []*logItem) ([]logResult, error) {
+	n := len(items)
+	var (
+		userIDs, generations = make([]int64, n), make([]*int64, n)
+		inputs, outputs      = make([]string, n), make([]string, n)
+		created              = make([]time.Time, n)
+		probs                = make([]*float64, n)
+		yhats                = make([]*int, n)
+		versions, statuses   = make([]string, n), make([]string, n)
+		errorCodes, tokenIDs = make([]*string, n), make([]*string, n)
+	)
+	for i, it := range items {
+		p := it.p
+		userIDs[i], inputs[i], created[i], outputs[i] = p.UserID, string(p.Input), it.createdAt, string(p.Output)
+		probs[i], yhats[i], versions[i], statuses[i], errorCodes[i] = p.YhatProb, p.Yhat, p.ModelVersion, string(p.Status), p.ErrorCode
+		generations[i], tokenIDs[i] = it.generation, it.tokenID
+	}
+	// Unlike the other statements, this one goes to pgx with its parameters
+	// apart, prepared once per connection: its text never changes, and
+	// planning it afresh for every batch cost more than running it.
+	rows, err := db.rw.DB.QueryContext(ctx, logPredictionsPostgres, pgx.QueryExecModeCacheStatement,
+		userIDs, inputs, created, outputs, probs, yhats, versions, statuses, errorCodes, generations, tokenIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	results := refusedAll(items)
+	for rows.Next() {
+		var ord int
+		var logged LoggedPrediction
+		if err := rows.Scan(&ord, &logged.RequestID, &logged.ResponseID); err != nil {
+			return nil, err
+		}
+		if ord < 1 || ord > n {
+			return nil, fmt.Errorf("ordinal %d out of a batch of %d", ord, n)
+		}
+		logged.CreatedAt = items[ord-1].createdAt
+		results[ord-1] = logResult{logged: logged}
+	}
+	// The statement's end, its commit included, shows here: until then
+	// nothing is known to be written.
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// writeLogsSQLite is the writeLogsFunc of SQLite.
+func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResult, error) {
+	results := refusedAll(items)
+	err := db.rw.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for i, it := range items {
+			p := it.p
+			logged := LoggedPrediction{CreatedAt: it.createdAt}
 			err := tx.QueryRowContext(ctx, logRequestSQLite,
-				p.UserID, string(p.Input), logged.CreatedAt, generation, tokenID,
+				p.UserID, string(p.Input), it.createdAt, it.generation, it.tokenID,
 			).Scan(&logged.RequestID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
 			if err != nil {
 				return err
 			}
-			return tx.QueryRowContext(ctx, logResponseSQLite,
+			err = tx.QueryRowContext(ctx, logResponseSQLite,
 				logged.RequestID, string(p.Output), p.YhatProb, p.Yhat, p.ModelVersion,
-				p.Status, p.ErrorCode, logged.CreatedAt, p.UserID,
+				p.Status, p.ErrorCode, it.createdAt, p.UserID,
 			).Scan(&logged.ResponseID)
-		})
+			if err != nil {
+				return err
+			}
+			results[i] = logResult{logged: logged}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return LoggedPrediction{}, ErrUserNotFound
-	case err != nil:
-		return LoggedPrediction{}, classify(fmt.Errorf("log prediction: %w", err))
+	return results, nil
+}
+
+// refusedAll returns results for items that say ErrUserNotFound, for a
+// write to replace with what it wrote.
+func refusedAll(items []*logItem) []logResult {
+	results := make([]logResult, len(items))
+	for i := range results {
+		results[i].err = ErrUserNotFound
 	}
-	return logged, nil
+	return results
 }
 
 // validate rejects a log the schema's CHECKs would refuse, with a clearer
 // message. These are the caller's bugs, not the client's, so they stay
 // internal errors.
 func (p PredictionLog) validate() error {
-	if !json.Valid(p.Input) {
+	// json.Valid lets invalid UTF-8 through inside strings, which PostgreSQL
+	// refuses and SQLite's quoting would replace: neither keeps it as sent.
+	if !json.Valid(p.Input) || !utf8.Valid(p.Input) {
 		return errors.New("input is not valid JSON")
 	}
-	if !json.Valid(p.Output) {
+	if !json.Valid(p.Output) || !utf8.Valid(p.Output) {
 		return errors.New("output is not valid JSON")
 	}
 	if p.ModelVersion == "" {

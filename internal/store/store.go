@@ -66,6 +66,8 @@ type DB struct {
 	dialect string
 	// sqlitePath is the database file, for SQLite only.
 	sqlitePath string
+	// logs writes the prediction log, concurrent predictions together.
+	logs *logWriter
 }
 
 // Open connects to databaseURL and pings it. An empty URL means SQLite at
@@ -152,6 +154,7 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 
 	bdb := bun.NewDB(sqldb, pgdialect.New())
 	db := &DB{rw: bdb, ro: bdb, dialect: Postgres}
+	db.logs = newLogWriter(db.writeLogsPostgres)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -193,6 +196,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, errors.Join(err, writer.Close())
 	}
 	db := &DB{rw: writer, ro: reader, dialect: SQLite, sqlitePath: path}
+	db.logs = newLogWriter(db.writeLogsSQLite)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -254,7 +258,10 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Close closes every connection. Calls made after it fail as Unavailable.
+// Predictions already queued for the log are written first, and answered,
+// before the connections close.
 func (db *DB) Close() error {
+	db.logs.close()
 	var err error
 	if db.ro != db.rw {
 		err = db.ro.Close()
