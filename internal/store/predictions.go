@@ -349,6 +349,9 @@ func (db *DB) countRequests(ctx context.Context, userID int64, f RequestFilter) 
 		n, err := f.ofUser(q.Model((*Request)(nil)), userID, true).Count(ctx)
 		return int64(n), err
 	}
+	if ok, whole := f.rollupRange(); ok {
+		return db.rollupCount(ctx, userID, f, whole)
+	}
 	if db.dialect != Postgres || !f.needsOutcome() {
 		return count(ctx, db.ro.NewSelect(), f)
 	}

@@ -95,8 +95,26 @@ func (db *DB) filteredRequests(userID int64, f RequestFilter) *bun.SelectQuery {
 	return f.apply(q.Where("request.user_id = ?", userID))
 }
 
-// StatsTotals adds up the user's requests that f keeps, in one statement.
+// StatsTotals adds up the user's requests that f keeps, in one statement:
+// from the maintained figures when f keeps a whole history or a range on
+// quarter-hours (see rollups.go), from the requests otherwise.
 func (db *DB) StatsTotals(ctx context.Context, userID int64, f RequestFilter) (StatsTotals, error) {
+	if ok, whole := f.rollupRange(); ok {
+		var row figuresRow
+		if whole {
+			t, err := db.userTotals(ctx, userID)
+			if err != nil {
+				return StatsTotals{}, err
+			}
+			row = t.figuresRow
+		} else {
+			var err error
+			if row, err = db.rollupTotals(ctx, userID, f); err != nil {
+				return StatsTotals{}, err
+			}
+		}
+		return StatsTotals{Figures: row.figures(), First: row.First.UTC(), Last: row.Last.UTC()}, nil
+	}
 	var rows []figuresRow
 	err := db.filteredRequests(userID, f).
 		ColumnExpr("0 AS bucket").
@@ -126,6 +144,29 @@ func (db *DB) StatsBuckets(ctx context.Context, userID int64, f RequestFilter, b
 	if len(bounds) < 2 {
 		return []BucketFigures{}, nil
 	}
+	var rows []figuresRow
+	var err error
+	if ok, _ := f.rollupRange(); ok && boundsOnGrain(bounds) {
+		rows, err = db.rollupBuckets(ctx, userID, f, bounds)
+	} else {
+		rows, err = db.requestBuckets(ctx, userID, f, bounds)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BucketFigures, 0, len(rows))
+	for _, r := range rows {
+		if r.Bucket < 0 || r.Bucket >= len(bounds)-1 {
+			return nil, fmt.Errorf("stats buckets: bucket %d of %d", r.Bucket, len(bounds)-1)
+		}
+		out = append(out, BucketFigures{Start: bounds[r.Bucket].UTC(), End: bounds[r.Bucket+1].UTC(), Figures: r.figures()})
+	}
+	return out, nil
+}
+
+// requestBuckets adds up the user's requests that f keeps per bucket of
+// bounds, reading the requests.
+func (db *DB) requestBuckets(ctx context.Context, userID int64, f RequestFilter, bounds []time.Time) ([]figuresRow, error) {
 	// PostgreSQL types a VALUES column of bare literals as text; SQLite
 	// compares TEXT times, which is what a bare literal is.
 	timeExpr := "?"
@@ -172,14 +213,7 @@ func (db *DB) StatsBuckets(ctx context.Context, userID int64, f RequestFilter, b
 	if err != nil {
 		return nil, classify(fmt.Errorf("stats buckets: %w", err))
 	}
-	out := make([]BucketFigures, 0, len(rows))
-	for _, r := range rows {
-		if r.Bucket < 0 || r.Bucket >= len(bounds)-1 {
-			return nil, fmt.Errorf("stats buckets: bucket %d of %d", r.Bucket, len(bounds)-1)
-		}
-		out = append(out, BucketFigures{Start: bounds[r.Bucket].UTC(), End: bounds[r.Bucket+1].UTC(), Figures: r.figures()})
-	}
-	return out, nil
+	return rows, nil
 }
 
 // histogramBin is the bin of yhat_prob, min(floor(p*10), 9), written with
@@ -203,6 +237,14 @@ const histogramBin = `CASE
 // the last one 1 as well. Refused requests have no probability and are not
 // counted.
 func (db *DB) StatsHistogram(ctx context.Context, userID int64, f RequestFilter) ([HistogramBins]int, error) {
+	if _, whole := f.rollupRange(); whole {
+		t, err := db.userTotals(ctx, userID)
+		var counts [HistogramBins]int
+		for i, n := range t.Bins {
+			counts[i] = int(n)
+		}
+		return counts, err
+	}
 	var rows []struct {
 		Bin   int `bun:"bin"`
 		Count int `bun:"n"`

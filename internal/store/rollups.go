@@ -1,0 +1,261 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// The history's figures are also kept as they are written (migration
+// 000005): one row a user (user_history_totals), and one a user and
+// quarter-hour, hour, six hours and UTC day (history_rollups, by grain),
+// maintained by triggers in the writer's transaction. A question they can answer exactly reads them
+// instead of every one of the user's requests: a whole history's count,
+// totals and histogram, and its totals and time buckets over a range whose
+// ends fall on quarter-hours. Any other filter reads the requests.
+
+// rollupSeconds is the rollups' grain. Every time zone's offset is a whole
+// number of quarter-hours (today's; some zones' local mean time before 1900
+// was not), so any zone's hour, day and week boundaries are on the grain and
+// a bucket of the stats is a sum of whole rollups; a boundary off the grain
+// makes the query read the requests instead.
+const rollupSeconds = 15 * 60
+
+// onGrain reports whether t is nil or a whole quarter-hour.
+func onGrain(t *time.Time) bool {
+	if t == nil {
+		return true
+	}
+	u := ceilMicrosecond(*t)
+	return u.Nanosecond() == 0 && u.Unix()%rollupSeconds == 0
+}
+
+// rollupRange reports whether f keeps only a time range whose ends are on
+// the grain, which the rollups answer; whole reports that it keeps
+// everything, which the user's totals answer.
+func (f RequestFilter) rollupRange() (ok, whole bool) {
+	if f.needsResponse() || f.needsOutcome() || !onGrain(f.From) || !onGrain(f.Until) {
+		return false, false
+	}
+	return true, f.From == nil && f.Until == nil
+}
+
+// totalsRow is a row of user_history_totals or a sum of history_rollups.
+type totalsRow struct {
+	figuresRow
+	Bins [HistogramBins]int64 `bun:"-"`
+}
+
+const rollupFigures = `COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(ok), 0) AS ok,
+	COALESCE(SUM(refused), 0) AS refused, COALESCE(SUM(positives), 0) AS positives,
+	SUM(sum_prob) AS sum_prob, MIN(min_prob) AS min_prob, MAX(max_prob) AS max_prob,
+	MIN(first_created) AS first_created, MAX(last_created) AS last_created`
+
+// rollupTotals adds up the user's rollups in f's range, which must be on
+// the grain; an open end is the user's first or last request.
+func (db *DB) rollupTotals(ctx context.Context, userID int64, f RequestFilter) (figuresRow, error) {
+	t, err := db.userTotals(ctx, userID)
+	if err != nil || t.Requests == 0 {
+		return t.figuresRow, err
+	}
+	lo := t.First.Unix() / rollupSeconds * rollupSeconds
+	hi := (t.Last.Unix()/rollupSeconds + 1) * rollupSeconds
+	if f.From != nil {
+		lo = max(lo, ceilMicrosecond(*f.From).Unix())
+	}
+	if f.Until != nil {
+		hi = min(hi, ceilMicrosecond(*f.Until).Unix())
+	}
+	if lo >= hi {
+		return figuresRow{}, nil
+	}
+	rows, err := db.sumSegments(ctx, userID, [][2]int64{{lo, hi}})
+	if err != nil || len(rows) == 0 {
+		return figuresRow{}, err
+	}
+	return rows[0], nil
+}
+
+// userTotals reads the user's whole-history figures; a user with no request
+// has no row, and zero figures.
+func (db *DB) userTotals(ctx context.Context, userID int64) (totalsRow, error) {
+	var out totalsRow
+	b := &out.Bins
+	err := db.ro.NewSelect().TableExpr("user_history_totals").
+		Column("requests", "ok", "refused", "positives", "sum_prob", "min_prob", "max_prob", "first_created", "last_created",
+			"bin0", "bin1", "bin2", "bin3", "bin4", "bin5", "bin6", "bin7", "bin8", "bin9").
+		Where("user_id = ?", userID).
+		Scan(ctx, &out.Requests, &out.OK, &out.Refused, &out.Positives, &out.Sum, &out.Min, &out.Max, &out.First, &out.Last,
+			&b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8], &b[9])
+	if errors.Is(err, sql.ErrNoRows) {
+		return totalsRow{}, nil
+	}
+	if err != nil {
+		return totalsRow{}, classify(fmt.Errorf("user history totals: %w", err))
+	}
+	return out, nil
+}
+
+// rollupBuckets adds up the user's rollups per bucket of bounds, which must
+// be on the grain, within f's range, as StatsBuckets does with the requests.
+func (db *DB) rollupBuckets(ctx context.Context, userID int64, f RequestFilter, bounds []time.Time) ([]figuresRow, error) {
+	ranges := make([][2]int64, len(bounds)-1)
+	for i := range ranges {
+		lo, hi := bounds[i].Unix(), bounds[i+1].Unix()
+		if f.From != nil {
+			lo = max(lo, ceilMicrosecond(*f.From).Unix())
+		}
+		if f.Until != nil {
+			hi = min(hi, ceilMicrosecond(*f.Until).Unix())
+		}
+		ranges[i] = [2]int64{lo, max(lo, hi)}
+	}
+	return db.sumSegments(ctx, userID, ranges)
+}
+
+// segment is a run of rollups of one grain: those starting in [from, to).
+type segment struct {
+	grain, from, to int64
+}
+
+// rollupGrains are the rollups' lengths, each a multiple of the one before.
+var rollupGrains = []int64{15 * 60, 3600, 6 * 3600, 24 * 3600}
+
+// segments covers [from, to), both on the quarter-hour grain, with the
+// fewest rollups: each grain up to the next grain's first boundary, whole
+// days, then each grain down to the end. A day in UTC is one rollup; a
+// day in a zone at a half-hour offset about a dozen.
+func segments(from, to int64) []segment {
+	var out []segment
+	cur := from
+	take := func(grain, end int64) {
+		if end <= cur {
+			return
+		}
+		// Runs of one grain either side of a boundary of the next that
+		// no whole run of the next follows are one run.
+		if n := len(out); n > 0 && out[n-1].grain == grain && out[n-1].to == cur {
+			out[n-1].to = end
+		} else {
+			out = append(out, segment{grain, cur, end})
+		}
+		cur = end
+	}
+	ceil := func(t, g int64) int64 { return (t + g - 1) / g * g }
+	floor := func(t, g int64) int64 { return t / g * g }
+	last := len(rollupGrains) - 1
+	for i := range last {
+		take(rollupGrains[i], min(floor(to, rollupGrains[i]), ceil(cur, rollupGrains[i+1])))
+	}
+	take(rollupGrains[last], floor(to, rollupGrains[last]))
+	for i := last - 1; i >= 0; i-- {
+		take(rollupGrains[i], floor(to, rollupGrains[i]))
+	}
+	return out
+}
+
+// sumSegments adds up the user's rollups over each range, in one statement:
+// row i of the answer (its Bucket i) sums ranges[i]; empty ranges have no
+// row. Each range reads its few segments by the primary key.
+func (db *DB) sumSegments(ctx context.Context, userID int64, ranges [][2]int64) ([]figuresRow, error) {
+	var buckets, grains []int32
+	var froms, tos []int64
+	for i, r := range ranges {
+		for _, seg := range segments(r[0], r[1]) {
+			buckets, grains = append(buckets, int32(i)), append(grains, int32(seg.grain))
+			froms, tos = append(froms, seg.from), append(tos, seg.to)
+		}
+	}
+	if len(buckets) == 0 {
+		return nil, nil
+	}
+	var rows []figuresRow
+	if db.dialect == Postgres {
+		// The planner's estimate of the lateral reads is far above what
+		// they cost (a few rows each, by the key), enough to have the
+		// statement compiled first (JIT), which takes longer than running it.
+		opts := &sql.TxOptions{ReadOnly: true}
+		err := db.ro.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
+				return err
+			}
+			seg := tx.NewSelect().TableExpr(
+				"unnest(CAST(? AS integer[]), CAST(? AS integer[]), CAST(? AS bigint[]), CAST(? AS bigint[])) AS seg (column1, column2, column3, column4)",
+				pgdialect.Array(buckets), pgdialect.Array(grains), pgdialect.Array(froms), pgdialect.Array(tos))
+			return sumSegmentsQuery(seg, db.dialect, userID).Scan(ctx, &rows)
+		})
+		if err != nil {
+			return nil, classify(fmt.Errorf("history rollups: %w", err))
+		}
+		return rows, nil
+	}
+	var values strings.Builder
+	args := make([]any, 0, 4*len(buckets))
+	values.WriteString("(VALUES ")
+	for i := range buckets {
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		values.WriteString("(?, ?, ?, ?)")
+		args = append(args, buckets[i], grains[i], froms[i], tos[i])
+	}
+	values.WriteString(") AS seg")
+	seg := db.ro.NewSelect().TableExpr(values.String(), args...)
+	if err := sumSegmentsQuery(seg, db.dialect, userID).Scan(ctx, &rows); err != nil {
+		return nil, classify(fmt.Errorf("history rollups: %w", err))
+	}
+	return rows, nil
+}
+
+// sumSegmentsQuery completes sumSegments's statement, whose first table,
+// seg, lists the segments: (bucket, grain, from, to) as column1 to column4.
+func sumSegmentsQuery(q *bun.SelectQuery, dialect string, userID int64) *bun.SelectQuery {
+	if dialect == Postgres {
+		// Each segment reads its rollups by the primary key and adds them
+		// up (LATERAL), and the segments' sums are added per range: left
+		// to choose, the planner compares every rollup with every segment.
+		q = q.Join(`CROSS JOIN LATERAL (SELECT SUM(requests) AS requests, SUM(ok) AS ok, SUM(refused) AS refused,
+				SUM(positives) AS positives, SUM(sum_prob) AS sum_prob, MIN(min_prob) AS min_prob,
+				MAX(max_prob) AS max_prob, MIN(first_created) AS first_created, MAX(last_created) AS last_created
+				FROM history_rollups AS r WHERE r.user_id = ? AND r.grain = seg.column2
+				AND r.bucket_start >= seg.column3 AND r.bucket_start < seg.column4) AS r`, userID).
+			Where("r.requests IS NOT NULL")
+	} else {
+		// SQLite loops over the segments, the first table, and reads
+		// each one's rollups by the primary key.
+		q = q.Join("CROSS JOIN history_rollups AS r").
+			Where("r.user_id = ?", userID).
+			Where("r.grain = seg.column2").
+			Where("r.bucket_start >= seg.column3").
+			Where("r.bucket_start < seg.column4")
+	}
+	return q.ColumnExpr("seg.column1 AS bucket").ColumnExpr(rollupFigures).
+		GroupExpr("seg.column1").OrderExpr("seg.column1")
+}
+
+// boundsOnGrain reports whether every bound is a whole quarter-hour.
+func boundsOnGrain(bounds []time.Time) bool {
+	for i := range bounds {
+		if !onGrain(&bounds[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// rollupCount counts the user's requests in f's range (the whole history
+// when whole) from the maintained figures.
+func (db *DB) rollupCount(ctx context.Context, userID int64, f RequestFilter, whole bool) (int64, error) {
+	if whole {
+		t, err := db.userTotals(ctx, userID)
+		return int64(t.Requests), err
+	}
+	row, err := db.rollupTotals(ctx, userID, f)
+	return int64(row.Requests), err
+}
