@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -59,17 +60,19 @@ SELECT a.ord, rs.request_id, rs.id FROM rs JOIN accepted AS a ON a.response_id =
 // SQLite has no data-modifying CTEs: each prediction's check and writes
 // take two statements, and a batch one transaction.
 const (
+	// SQLite's own numbered parameters (from ?1): these are prepared once
+	// and bound by the driver, not formatted by bun.
 	logRequestSQLite = `
 INSERT INTO requests (user_id, input, created_datetime, updated_datetime)
-SELECT id, ?1, ?2, ?2 FROM users WHERE id = ?0 AND enabled
-	AND (?3 IS NULL OR token_generation = ?3)
-	AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?4)
+SELECT id, ?2, ?3, ?3 FROM users WHERE id = ?1 AND enabled
+	AND (?4 IS NULL OR token_generation = ?4)
+	AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?5)
 RETURNING id`
 
 	logResponseSQLite = `
 INSERT INTO responses (request_id, user_id, output, yhat_prob, yhat, model_version,
 	status, error_code, created_datetime, updated_datetime)
-VALUES (?0, ?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
 RETURNING id`
 )
 
@@ -147,12 +150,18 @@ func (db *DB) writeLogsPostgres(ctx context.Context, items []*logItem) ([]logRes
 // writeLogsSQLite is the writeLogsFunc of SQLite.
 func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResult, error) {
 	results := refusedAll(items)
-	err := db.rw.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	stmts, err := db.sqliteLogStatements(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = db.rw.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		request, response := tx.StmtContext(ctx, stmts.request), tx.StmtContext(ctx, stmts.response)
 		for i, it := range items {
 			p := it.p
 			logged := LoggedPrediction{CreatedAt: it.createdAt}
-			err := tx.QueryRowContext(ctx, logRequestSQLite,
-				p.UserID, string(p.Input), it.createdAt, it.generation, it.tokenID,
+			created := sqliteTime(it.createdAt)
+			err := request.QueryRowContext(ctx,
+				p.UserID, string(p.Input), created, it.generation, it.tokenID,
 			).Scan(&logged.RequestID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
@@ -160,9 +169,9 @@ func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResul
 			if err != nil {
 				return err
 			}
-			err = tx.QueryRowContext(ctx, logResponseSQLite,
+			err = response.QueryRowContext(ctx,
 				logged.RequestID, string(p.Output), p.YhatProb, p.Yhat, p.ModelVersion,
-				p.Status, p.ErrorCode, it.createdAt, p.UserID,
+				string(p.Status), p.ErrorCode, created, p.UserID,
 			).Scan(&logged.ResponseID)
 			if err != nil {
 				return err
@@ -175,6 +184,40 @@ func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResul
 		return nil, err
 	}
 	return results, nil
+}
+
+// sqliteStatements are the SQLite log's two INSERTs, prepared once on the
+// write pool: SQLite compiles a statement, with the triggers it fires (the
+// history's rollups), at every prepare, which cost more than the writes.
+type sqliteStatements struct {
+	mu                sync.Mutex
+	request, response *sql.Stmt
+}
+
+func (db *DB) sqliteLogStatements(ctx context.Context) (*sqliteStatements, error) {
+	s := &db.sqliteLog
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.request != nil {
+		return s, nil
+	}
+	request, err := db.rw.DB.PrepareContext(ctx, logRequestSQLite)
+	if err != nil {
+		return nil, fmt.Errorf("prepare the log's request insert: %w", err)
+	}
+	response, err := db.rw.DB.PrepareContext(ctx, logResponseSQLite)
+	if err != nil {
+		request.Close()
+		return nil, fmt.Errorf("prepare the log's response insert: %w", err)
+	}
+	s.request, s.response = request, response
+	return s, nil
+}
+
+// sqliteTime is t as bun writes times to SQLite, which the queries compare
+// as text: the driver's own layout would not sort with bun's.
+func sqliteTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05.999999-07:00")
 }
 
 // refusedAll returns results for items that say ErrUserNotFound, for a

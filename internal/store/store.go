@@ -68,6 +68,8 @@ type DB struct {
 	sqlitePath string
 	// logs writes the prediction log, concurrent predictions together.
 	logs *logWriter
+	// sqliteLog holds the SQLite log's prepared statements.
+	sqliteLog sqliteStatements
 }
 
 // Open connects to databaseURL and pings it. An empty URL means SQLite at
@@ -263,6 +265,11 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.logs.close()
 	var err error
+	for _, stmt := range []*sql.Stmt{db.sqliteLog.request, db.sqliteLog.response} {
+		if stmt != nil {
+			err = errors.Join(err, stmt.Close())
+		}
+	}
 	if db.ro != db.rw {
 		err = db.ro.Close()
 	}
