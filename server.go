@@ -65,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return migrateCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "user":
 			return userCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
+		case "bench":
+			return benchCommand(ctx, args[1:], stdout, stderr)
 		}
 	}
 	return serve(ctx, args, getenv, stderr)
