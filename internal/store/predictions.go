@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -159,7 +160,7 @@ func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResul
 		for i, it := range items {
 			p := it.p
 			logged := LoggedPrediction{CreatedAt: it.createdAt}
-			created := sqliteTime(it.createdAt)
+			created := db.sqliteTime(it.createdAt)
 			err := request.QueryRowContext(ctx,
 				p.UserID, string(p.Input), created, it.generation, it.tokenID,
 			).Scan(&logged.RequestID)
@@ -214,10 +215,11 @@ func (db *DB) sqliteLogStatements(ctx context.Context) (*sqliteStatements, error
 	return s, nil
 }
 
-// sqliteTime is t as bun writes times to SQLite, which the queries compare
-// as text: the driver's own layout would not sort with bun's.
-func sqliteTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02 15:04:05.999999-07:00")
+// sqliteTime is t as bun writes times to SQLite (its dialect's literal,
+// unquoted), which the queries compare as text: the driver's own layout
+// would not sort with bun's.
+func (db *DB) sqliteTime(t time.Time) string {
+	return strings.Trim(string(db.rw.Dialect().AppendTime(nil, t)), "'")
 }
 
 // refusedAll returns results for items that say ErrUserNotFound, for a
