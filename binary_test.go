@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -54,10 +55,32 @@ func TestBinaryEmbeddedDefault(t *testing.T) {
 		t.Errorf("jwt_secret mode %v, want 0600", info.Mode().Perm())
 	}
 
-	// The token and the history survive a restart.
-	again := start(t, dir)
+	// The token and the history survive a restart. This time the profiles
+	// are served too: on their own address, never on the API's.
+	again := start(t, dir, "DEBUG_ADDR=127.0.0.1:0")
 	if n := again.historyCount(t, token); n != 1 {
 		t.Errorf("after restart: %d requests in the history, want 1", n)
+	}
+	m := regexp.MustCompile(`msg="serving profiles" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(again.logs.String())
+	if m == nil {
+		t.Fatalf("DEBUG_ADDR set: no profile listener logged:\n%s", again.logs.String())
+	}
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{
+		{"http://" + m[1] + "/debug/pprof/goroutine?debug=1", http.StatusOK},
+		{again.base + "/debug/pprof/goroutine?debug=1", http.StatusNotFound},
+	} {
+		resp, err := http.Get(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || (tc.want == http.StatusOK && !strings.Contains(string(body), "goroutine profile")) {
+			t.Errorf("GET %s: %d, want %d", tc.url, resp.StatusCode, tc.want)
+		}
 	}
 	// A header larger than the server's limit is refused before any handler,
 	// so before any GraphQL: raw HTTP, for the status.

@@ -309,6 +309,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		"login_rate", cfg.LoginRate.String(), "register_rate", cfg.RegisterRate.String(), "trusted_proxies", cfg.TrustedProxies)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(listener) }()
+	if cfg.DebugAddr != "" {
+		debug, err := serveDebug(cfg.DebugAddr, logger)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer debug.Close()
+	}
 
 	select {
 	case err := <-served:
@@ -323,6 +331,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// serveDebug serves Go's profiles on addr, a loopback address apart from
+// the API's, until the returned server is closed.
+func serveDebug(addr string, logger *slog.Logger) (*http.Server, error) {
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on debug address %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: httpserver.DebugHandler(), ReadHeaderTimeout: 5 * time.Second}
+	logger.Info("serving profiles", "addr", listener.Addr().String(), "path", "/debug/pprof/")
+	go func() {
+		if err := srv.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("debug listener stopped", "err", err)
+		}
+	}()
+	return srv, nil
 }
 
 // openDatabase opens and migrates the configured database.

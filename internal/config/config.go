@@ -48,6 +48,8 @@ type Config struct {
 	// HashWait bounds how long a login or registration waits for a free
 	// password-hashing slot before it is refused.
 	HashWait time.Duration
+	// DebugAddr is a loopback address serving Go's profiles; empty: none.
+	DebugAddr string
 }
 
 // setting is one flag with the environment variable that sets its default.
@@ -113,6 +115,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	str(&registerRate, setting{"register-rate", "REGISTER_RATE", "registerUser calls per client address (IPv6: per /64), as N/duration, or off"}, DefaultRegisterRate.String())
 	str(&trustedProxies, setting{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none"}, "")
 	duration(&cfg.HashWait, setting{"hash-wait", "HASH_WAIT", "how long a login waits for a password-hashing slot before TOO_MANY_REQUESTS"}, 500*time.Millisecond)
+	str(&cfg.DebugAddr, setting{"debug-addr", "DEBUG_ADDR", "loopback address (127.0.0.1:6060) serving Go's profiles at /debug/pprof/; empty: none"}, "")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: mlapi [serve] [flags]\n       mlapi score|migrate|user ... (-h for each)\n\nServes the GraphQL API. Flags, each with the environment variable that sets its default:\n")
 		fs.PrintDefaults()
@@ -153,6 +156,11 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	}
 	if cfg.HashWait < time.Millisecond || cfg.HashWait > 10*time.Second {
 		errs = append(errs, fmt.Errorf("hash wait %s: want between 1ms and 10s", cfg.HashWait))
+	}
+	if cfg.DebugAddr != "" {
+		if err := checkLoopback(cfg.DebugAddr); err != nil {
+			errs = append(errs, fmt.Errorf("debug address: %w", err))
+		}
 	}
 	return cfg, errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -99,4 +100,22 @@ func ParsePrefixes(list string) ([]netip.Prefix, error) {
 		prefixes = append(prefixes, netip.PrefixFrom(addr, addr.BitLen()))
 	}
 	return prefixes, errors.Join(errs...)
+}
+
+// checkLoopback refuses an address to listen on whose host is not a
+// loopback address ("127.0.0.1:6060", "[::1]:0", "localhost:6060"): an
+// address like ":6060" would publish the profiles on every interface.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("address %q: want a loopback host (127.0.0.1, [::1] or localhost), not one other machines can reach", addr)
+	}
+	return nil
 }

@@ -68,6 +68,23 @@ func TestParse(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "debug address on loopback",
+			env:  map[string]string{"DEBUG_ADDR": "127.0.0.1:6060"},
+			check: func(t *testing.T, c Config) {
+				if c.DebugAddr != "127.0.0.1:6060" {
+					t.Errorf("debug address %q", c.DebugAddr)
+				}
+			},
+		},
+		{name: "debug address on IPv6 loopback", args: []string{"--debug-addr", "[::1]:0"}, check: func(t *testing.T, c Config) {
+			if c.DebugAddr != "[::1]:0" {
+				t.Errorf("debug address %q", c.DebugAddr)
+			}
+		}},
+		{name: "debug address on every interface", env: map[string]string{"DEBUG_ADDR": ":6060"}, wantErr: "loopback"},
+		{name: "debug address on a public host", args: []string{"--debug-addr", "10.0.0.1:6060"}, wantErr: "loopback"},
+		{name: "debug address without a port", args: []string{"--debug-addr", "127.0.0.1"}, wantErr: "debug address"},
 		{name: "origin with a path", env: map[string]string{"CORS_ORIGINS": "https://app.example.com/"}, wantErr: "CORS origin"},
 		{name: "origin without a scheme", env: map[string]string{"CORS_ORIGINS": "app.example.com"}, wantErr: "CORS origin"},
 		{name: "bad duration", env: map[string]string{"TOKEN_TTL": "soon"}, wantErr: "TOKEN_TTL"},
