@@ -30,6 +30,7 @@ import (
 	"github.com/mlapi/mlapi/internal/live"
 	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/prediction"
+	"github.com/mlapi/mlapi/internal/serving"
 	"github.com/mlapi/mlapi/internal/stats"
 	"github.com/mlapi/mlapi/internal/store"
 	"github.com/mlapi/mlapi/internal/webapp"
@@ -92,6 +93,8 @@ type app struct {
 	// live holds the subscriptions; close it before the server drains, so
 	// that streams end, and before db.
 	live *live.Broker
+	// models holds the served model, which SIGHUP reloads.
+	models *serving.Holder[*graph.BoundModel]
 }
 
 // close ends the subscriptions, then closes the database.
@@ -103,13 +106,12 @@ func (a *app) close() error {
 // newApp loads the model, opens and migrates the database, and assembles the
 // services behind the HTTP handler.
 func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
+	// Before the database: a model that cannot be read stops the server
+	// before it connects anywhere.
 	m, err := loadModel(cfg.ModelDir)
 	if err != nil {
 		return nil, err
 	}
-	info := m.Info()
-	logger.Info("model loaded", "version", info.Version, "trees", info.NumTrees, "max_depth", info.MaxDepth, "xgboost", info.XGBoostVersion)
-
 	db, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -121,29 +123,48 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		db.Close()
 		return nil, err
 	}
-	handler, err := newHandler(cfg, limits, logger, m, db, broker)
+	models, err := serveModel(ctx, cfg, logger, m, db, broker)
 	if err != nil {
 		broker.Close()
 		db.Close()
 		return nil, err
 	}
-	return &app{handler: handler, limits: limits, db: db, live: broker}, nil
+	handler, err := newHandler(cfg, limits, logger, models, db, broker)
+	if err != nil {
+		broker.Close()
+		db.Close()
+		return nil, err
+	}
+	return &app{handler: handler, limits: limits, db: db, live: broker, models: models}, nil
 }
 
-// newHandler assembles the handler. Predictions and account changes go to
-// the database through broker's decorators, which announce them to the
-// subscriptions once committed.
-func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger, m *model.Model, db *store.DB, broker *live.Broker) (http.Handler, error) {
+// serveModel serves m, read from cfg.ModelDir, and then each model a reload
+// reads there, each bound to the API with the services that answer with it.
+// Predictions go to the database through broker's decorator, which
+// announces them to the subscriptions once committed.
+func serveModel(ctx context.Context, cfg config.Config, logger *slog.Logger, m *model.Model, db *store.DB, broker *live.Broker) (*serving.Holder[*graph.BoundModel], error) {
+	return serving.New(ctx, m, serving.Options[*graph.BoundModel]{
+		Dir:  cfg.ModelDir,
+		Load: loadModel,
+		Bind: func(m *model.Model) (*graph.BoundModel, error) {
+			info := m.Info()
+			return graph.BindModel(info, prediction.NewService(m, broker.PredictionLog(db)), drift.NewService(db, info.Reference))
+		},
+		Log:    db,
+		Logger: logger,
+	})
+}
+
+// newHandler assembles the handler. Account changes go to the database
+// through broker's decorator, which announces them to the subscriptions
+// once committed.
+func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger, models *serving.Holder[*graph.BoundModel], db *store.DB, broker *live.Broker) (http.Handler, error) {
 	accounts, err := newAccounts(cfg, db, broker.Users(db))
 	if err != nil {
 		return nil, err
 	}
-	resolver, err := graph.NewResolver(accounts, prediction.NewService(m, broker.PredictionLog(db)), m.Info(),
-		graph.WithLive(broker, graph.DefaultRecheck, logger), graph.WithStats(stats.NewService(db)),
-		graph.WithDrift(drift.NewService(db, m.Info().Reference)))
-	if err != nil {
-		return nil, fmt.Errorf("model %s does not fit the API: %w", m.Info().Version, err)
-	}
+	resolver := graph.NewResolver(accounts, models,
+		graph.WithLive(broker, graph.DefaultRecheck, logger), graph.WithStats(stats.NewService(db)))
 
 	persisted, err := persistedOptions(cfg)
 	if err != nil {
@@ -171,8 +192,7 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 	// /graphql is where most clients and tools look first.
 	mux.Handle("/query", api)
 	mux.Handle("/graphql", api)
-	// The export only reads: a service of its own over the database.
-	mux.Handle("GET /export", export.NewHandler(accounts, prediction.NewService(m, db), logger))
+	mux.Handle("GET /export", export.NewHandler(accounts, func() *prediction.Service { return models.Current().View.Predictions() }, logger))
 	mux.HandleFunc("GET /healthz", httpserver.Health)
 	mux.Handle("GET /readyz", httpserver.Ready(logger, 2*time.Second, map[string]httpserver.Checker{
 		"database": httpserver.CheckerFunc(db.Ping),
@@ -283,8 +303,13 @@ func persistedOptions(cfg config.Config) (gqlhttp.PersistedOptions, error) {
 }
 
 // serve runs the API until ctx is cancelled (SIGINT or SIGTERM), then drains
-// in-flight requests and returns nil, so the process exits 0.
+// in-flight requests and returns nil, so the process exits 0. SIGHUP
+// reloads the model.
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	// From the start: a SIGHUP while starting must not end the process.
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	defer signal.Stop(hangups)
 	cfg, err := config.Parse(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -309,6 +334,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		"login_rate", cfg.LoginRate.String(), "register_rate", cfg.RegisterRate.String(), "trusted_proxies", cfg.TrustedProxies)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(listener) }()
+	hangupsCtx, stopReloads := context.WithCancel(ctx)
+	defer stopReloads()
+	go reloadOnHangup(hangupsCtx, hangups, a.models)
 	if cfg.DebugAddr != "" {
 		debug, err := serveDebug(cfg.DebugAddr, logger)
 		if err != nil {
@@ -331,6 +359,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// reloadTimeout bounds a reload SIGHUP asks for: reading the model and
+// recording its load.
+const reloadTimeout = time.Minute
+
+// reloadOnHangup reloads the model at each SIGHUP until ctx ends; the
+// holder logs what each reload did, or why it refused the model.
+func reloadOnHangup(ctx context.Context, hangups <-chan os.Signal, models *serving.Holder[*graph.BoundModel]) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hangups:
+			reloadCtx, cancel := context.WithTimeout(ctx, reloadTimeout)
+			_, _ = models.Reload(reloadCtx)
+			cancel()
+		}
+	}
 }
 
 // serveDebug serves Go's profiles on addr, a loopback address apart from

@@ -16,6 +16,7 @@ import (
 	"github.com/mlapi/mlapi/internal/gqlhttp"
 	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/prediction"
+	"github.com/mlapi/mlapi/internal/serving"
 	"github.com/mlapi/mlapi/internal/store/storetest"
 )
 
@@ -51,11 +52,19 @@ func newTestResolver(t testing.TB) *Resolver {
 		t.Fatal(err)
 	}
 	accounts := account.NewService(db, passwords, tokens, attempts)
-	resolver, err := NewResolver(accounts, prediction.NewService(m, db), m.Info())
+	models, err := serving.New(t.Context(), m, serving.Options[*BoundModel]{
+		Dir:  "../model",
+		Load: model.LoadDir,
+		Bind: func(m *model.Model) (*BoundModel, error) {
+			return BindModel(m.Info(), prediction.NewService(m, db), nil)
+		},
+		Log:    db,
+		Logger: slog.New(slog.DiscardHandler),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resolver
+	return NewResolver(accounts, models)
 }
 
 // newTestServer is newTestHandler, with the parsed documents' cache.

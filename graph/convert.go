@@ -89,10 +89,28 @@ func pageInfo(cursors []string, hasNext, hasPrevious bool) *gqlmodel.PageInfo {
 
 // contributions names each of an explanation's contributions, given in the
 // model's feature order.
-func (r *Resolver) contributions(values []float64) []gqlmodel.FeatureContribution {
-	out := make([]gqlmodel.FeatureContribution, len(r.features))
-	for i, f := range r.features {
+func (b *BoundModel) contributions(values []float64) []gqlmodel.FeatureContribution {
+	out := make([]gqlmodel.FeatureContribution, len(b.features))
+	for i, f := range b.features {
 		out[i] = gqlmodel.FeatureContribution{Feature: f.name, Field: f.field, Value: float32(values[i])}
+	}
+	return out
+}
+
+// resultContributions names a prediction's contributions after the model
+// that answered it, which a reload may have replaced since b was served.
+func (b *BoundModel) resultContributions(result *prediction.Result) []gqlmodel.FeatureContribution {
+	names := result.FeatureNames()
+	values := result.Explanation().Contributions
+	out := make([]gqlmodel.FeatureContribution, len(names))
+	for i, name := range names {
+		var field string
+		if i < len(b.features) && b.features[i].name == name {
+			field = b.features[i].field // fieldName(name), made once
+		} else {
+			field = fieldName(name)
+		}
+		out[i] = gqlmodel.FeatureContribution{Feature: name, Field: field, Value: float32(values[i])}
 	}
 	return out
 }

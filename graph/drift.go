@@ -5,16 +5,10 @@ import (
 	"time"
 
 	"github.com/mlapi/mlapi/graph/gqlmodel"
-	"github.com/mlapi/mlapi/internal/drift"
 )
 
 // driftCost prices drift: it reads every input served in the range.
 const driftCost = 200
-
-// WithDrift serves drift from d.
-func WithDrift(d *drift.Service) ResolverOption {
-	return func(r *Resolver) { r.drifts = d }
-}
 
 // drift answers Query.drift for administrators: null when the served model
 // ships no reference distribution.
@@ -22,15 +16,16 @@ func (r *Resolver) drift(ctx context.Context, from *time.Time, until *time.Time)
 	if _, err := r.accounts.RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
-	if r.drifts == nil {
+	served := r.served()
+	if served.drifts == nil {
 		return nil, nil
 	}
-	report, err := r.drifts.Report(ctx, from, until)
+	report, err := served.drifts.Report(ctx, from, until)
 	if err != nil || report == nil {
 		return nil, err
 	}
-	fields := make(map[string]string, len(r.features))
-	for _, f := range r.features {
+	fields := make(map[string]string, len(served.features))
+	for _, f := range served.features {
 		fields[f.name] = f.field
 	}
 	out := &gqlmodel.DriftReport{From: report.From, Until: report.Until, Count: report.Count,

@@ -111,6 +111,16 @@ type ComplexityRoot struct {
 		XgboostVersion func(childComplexity int) int
 	}
 
+	ModelLoad struct {
+		Features       func(childComplexity int) int
+		LoadedAt       func(childComplexity int) int
+		MaxDepth       func(childComplexity int) int
+		NumTrees       func(childComplexity int) int
+		Source         func(childComplexity int) int
+		Version        func(childComplexity int) int
+		XgboostVersion func(childComplexity int) int
+	}
+
 	ModelPerformance struct {
 		Accuracy     func(childComplexity int) int
 		Brier        func(childComplexity int) int
@@ -126,6 +136,14 @@ type ComplexityRoot struct {
 		Recall       func(childComplexity int) int
 	}
 
+	ModelReload struct {
+		Changed         func(childComplexity int) int
+		Message         func(childComplexity int) int
+		Model           func(childComplexity int) int
+		PreviousVersion func(childComplexity int) int
+		Source          func(childComplexity int) int
+	}
+
 	Mutation struct {
 		ChangePassword   func(childComplexity int, currentPassword string, newPassword string) int
 		DeleteUser       func(childComplexity int, userID string) int
@@ -133,6 +151,7 @@ type ComplexityRoot struct {
 		Predict          func(childComplexity int, input map[string]any) int
 		RecordOutcome    func(childComplexity int, requestID string, outcome bool, observedAt *time.Time) int
 		RegisterUser     func(childComplexity int, input gqlmodel.RegisterUserInput) int
+		ReloadModel      func(childComplexity int) int
 		RevokeUserTokens func(childComplexity int, userID string) int
 		SetUserEnabled   func(childComplexity int, userID string, enabled bool) int
 		Token            func(childComplexity int, input gqlmodel.TokenInput) int
@@ -205,6 +224,7 @@ type ComplexityRoot struct {
 		Me               func(childComplexity int) int
 		Model            func(childComplexity int) int
 		ModelPerformance func(childComplexity int, filter *store.RequestFilter) int
+		Models           func(childComplexity int, first *int, version *string) int
 		Node             func(childComplexity int, id string) int
 		Request          func(childComplexity int, id string) int
 		TokenStatus      func(childComplexity int, token string) int
@@ -302,6 +322,7 @@ type MutationResolver interface {
 	ChangePassword(ctx context.Context, currentPassword string, newPassword string) (*gqlmodel.TokenPayload, error)
 	RevokeUserTokens(ctx context.Context, userID string) (*store.User, error)
 	RecordOutcome(ctx context.Context, requestID string, outcome bool, observedAt *time.Time) (*gqlmodel.Outcome, error)
+	ReloadModel(ctx context.Context) (*gqlmodel.ModelReload, error)
 }
 type PredictionResolver interface {
 	ID(ctx context.Context, obj *prediction.Result) (string, error)
@@ -332,6 +353,7 @@ type QueryResolver interface {
 	ModelPerformance(ctx context.Context, filter *store.RequestFilter) ([]gqlmodel.ModelPerformance, error)
 	Drift(ctx context.Context, from *time.Time, until *time.Time) (*gqlmodel.DriftReport, error)
 	Users(ctx context.Context, first *int, after *string, search *string) (*gqlmodel.UserConnection, error)
+	Models(ctx context.Context, first *int, version *string) ([]gqlmodel.ModelLoad, error)
 }
 type SubscriptionResolver interface {
 	RequestLogged(ctx context.Context) (<-chan *store.Request, error)
@@ -607,6 +629,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelInfo.XgboostVersion(childComplexity), true
 
+	case "ModelLoad.features":
+		if e.ComplexityRoot.ModelLoad.Features == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelLoad.Features(childComplexity), true
+	case "ModelLoad.loadedAt":
+		if e.ComplexityRoot.ModelLoad.LoadedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelLoad.LoadedAt(childComplexity), true
+	case "ModelLoad.maxDepth":
+		if e.ComplexityRoot.ModelLoad.MaxDepth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelLoad.MaxDepth(childComplexity), true
+	case "ModelLoad.numTrees":
+		if e.ComplexityRoot.ModelLoad.NumTrees == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelLoad.NumTrees(childComplexity), true
+	case "ModelLoad.source":
+		if e.ComplexityRoot.ModelLoad.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelLoad.Source(childComplexity), true
+	case "ModelLoad.version":
+		if e.ComplexityRoot.ModelLoad.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelLoad.Version(childComplexity), true
+	case "ModelLoad.xgboostVersion":
+		if e.ComplexityRoot.ModelLoad.XgboostVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelLoad.XgboostVersion(childComplexity), true
+
 	case "ModelPerformance.accuracy":
 		if e.ComplexityRoot.ModelPerformance.Accuracy == nil {
 			break
@@ -680,6 +745,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelPerformance.Recall(childComplexity), true
 
+	case "ModelReload.changed":
+		if e.ComplexityRoot.ModelReload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelReload.Changed(childComplexity), true
+	case "ModelReload.message":
+		if e.ComplexityRoot.ModelReload.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelReload.Message(childComplexity), true
+	case "ModelReload.model":
+		if e.ComplexityRoot.ModelReload.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelReload.Model(childComplexity), true
+	case "ModelReload.previousVersion":
+		if e.ComplexityRoot.ModelReload.PreviousVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelReload.PreviousVersion(childComplexity), true
+	case "ModelReload.source":
+		if e.ComplexityRoot.ModelReload.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelReload.Source(childComplexity), true
+
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -741,6 +837,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterUser(childComplexity, args["input"].(gqlmodel.RegisterUserInput)), true
+	case "Mutation.reloadModel":
+		if e.ComplexityRoot.Mutation.ReloadModel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.ReloadModel(childComplexity), true
 	case "Mutation.revokeUserTokens":
 		if e.ComplexityRoot.Mutation.RevokeUserTokens == nil {
 			break
@@ -1063,6 +1165,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ModelPerformance(childComplexity, args["filter"].(*store.RequestFilter)), true
+	case "Query.models":
+		if e.ComplexityRoot.Query.Models == nil {
+			break
+		}
+
+		args, err := ec.field_Query_models_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Models(childComplexity, args["first"].(*int), args["version"].(*string)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1546,6 +1659,14 @@ type Query {
   ignoring case. Administrators only.
   """
   users(first: Int, after: String, search: String): UserConnection!
+  """
+  The models the server's processes served, newest load first: one entry per
+  process start-up and per reload that served another model (reloadModel,
+  SIGHUP). version keeps the loads of one model version, such as a logged
+  response's modelVersion. first is 1 to 100 (default 20). Administrators
+  only.
+  """
+  models(first: Int, version: String): [ModelLoad!]!
 }
 
 type Subscription {
@@ -1605,6 +1726,18 @@ type Mutation {
   NOT_FOUND.
   """
   recordOutcome(requestId: ID!, outcome: Boolean!, observedAt: Time): Outcome!
+  """
+  Reads the model again from the model directory (MODEL_DIR), checks it as
+  start-up does, and serves it if it differs from the model served (its
+  trees, input schema or reference): requests under way finish on the model
+  they started with, and the load is recorded (see models). Without a model
+  directory the built-in model is served: reloading checks it again and
+  changes nothing. A model that cannot be read or does not fit PredictInput
+  is refused with MODEL_REFUSED, whose message says why, and the model served
+  before is still served. SIGHUP does the same. It reloads the server process
+  that answers, not the others. Administrators only.
+  """
+  reloadModel: ModelReload!
 }
 
 enum Role {
@@ -1996,6 +2129,41 @@ type ModelInfo implements Node {
   features: [ModelFeature!]!
 }
 
+"What reloadModel did."
+type ModelReload {
+  "The model served now."
+  model: ModelInfo!
+  """
+  Whether the model read differs from the one served before (its trees,
+  input schema or reference), and so is served now.
+  """
+  changed: Boolean!
+  "The version served before the reload: model.version when nothing changed."
+  previousVersion: String!
+  "Where the model was read: the model directory, or built-in."
+  source: String!
+  "What the reload did, in words."
+  message: String!
+}
+
+"""
+One model a server process served, as the models table records it: at
+start-up, or by a reload that served another model.
+"""
+type ModelLoad {
+  "SHA-256 of model.json: the modelVersion of the responses it gave."
+  version: String!
+  loadedAt: Time!
+  "The model directory it was read from, or built-in."
+  source: String!
+  numTrees: Int!
+  maxDepth: Int!
+  "The XGBoost version that saved the model."
+  xgboostVersion: String!
+  "The model's feature names, in its order."
+  features: [String!]!
+}
+
 enum FeatureType {
   NUMERIC
   BOOLEAN
@@ -2149,6 +2317,26 @@ func (ec *executionContext) childFields_ModelInfo(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type ModelInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_ModelLoad(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_ModelLoad_version(ctx, field)
+	case "loadedAt":
+		return ec.fieldContext_ModelLoad_loadedAt(ctx, field)
+	case "source":
+		return ec.fieldContext_ModelLoad_source(ctx, field)
+	case "numTrees":
+		return ec.fieldContext_ModelLoad_numTrees(ctx, field)
+	case "maxDepth":
+		return ec.fieldContext_ModelLoad_maxDepth(ctx, field)
+	case "xgboostVersion":
+		return ec.fieldContext_ModelLoad_xgboostVersion(ctx, field)
+	case "features":
+		return ec.fieldContext_ModelLoad_features(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModelLoad", field.Name)
+}
+
 func (ec *executionContext) childFields_ModelPerformance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "modelVersion":
@@ -2177,6 +2365,22 @@ func (ec *executionContext) childFields_ModelPerformance(ctx context.Context, fi
 		return ec.fieldContext_ModelPerformance_roc(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ModelPerformance", field.Name)
+}
+
+func (ec *executionContext) childFields_ModelReload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "model":
+		return ec.fieldContext_ModelReload_model(ctx, field)
+	case "changed":
+		return ec.fieldContext_ModelReload_changed(ctx, field)
+	case "previousVersion":
+		return ec.fieldContext_ModelReload_previousVersion(ctx, field)
+	case "source":
+		return ec.fieldContext_ModelReload_source(ctx, field)
+	case "message":
+		return ec.fieldContext_ModelReload_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModelReload", field.Name)
 }
 
 func (ec *executionContext) childFields_Outcome(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2754,6 +2958,28 @@ func (ec *executionContext) field_Query_modelPerformance_args(ctx context.Contex
 		return nil, err
 	}
 	args["filter"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_models_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg1
 	return args, nil
 }
 
@@ -3933,6 +4159,167 @@ func (ec *executionContext) fieldContext_ModelInfo_features(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _ModelLoad_version(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelLoad) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelLoad_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelLoad_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelLoad", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelLoad_loadedAt(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelLoad) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelLoad_loadedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LoadedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelLoad_loadedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelLoad", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ModelLoad_source(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelLoad) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelLoad_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelLoad_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelLoad", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelLoad_numTrees(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelLoad) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelLoad_numTrees(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumTrees, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelLoad_numTrees(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelLoad", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ModelLoad_maxDepth(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelLoad) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelLoad_maxDepth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxDepth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelLoad_maxDepth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelLoad", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ModelLoad_xgboostVersion(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelLoad) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelLoad_xgboostVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.XgboostVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelLoad_xgboostVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelLoad", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelLoad_features(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelLoad) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelLoad_features(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Features, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelLoad_features(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelLoad", field, false, false, "String")
+}
+
 func (ec *executionContext) _ModelPerformance_modelVersion(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelPerformance) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4225,6 +4612,130 @@ func (ec *executionContext) fieldContext_ModelPerformance_roc(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ModelReload_model(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelReload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelReload_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.ModelInfo) graphql.Marshaler {
+			return ec.marshalNModelInfo2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelReload_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelReload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelReload_changed(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelReload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelReload_changed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelReload_changed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelReload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ModelReload_previousVersion(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelReload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelReload_previousVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelReload_previousVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelReload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelReload_source(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelReload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelReload_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelReload_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelReload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelReload_message(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.ModelReload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelReload_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelReload_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelReload", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_registerUser(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -4598,6 +5109,38 @@ func (ec *executionContext) fieldContext_Mutation_recordOutcome(ctx context.Cont
 	if fc.Args, err = ec.field_Mutation_recordOutcome_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reloadModel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reloadModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().ReloadModel(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.ModelReload) graphql.Marshaler {
+			return ec.marshalNModelReload2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelReload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reloadModel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelReload(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -5939,6 +6482,50 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_users_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_models(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_models(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Models(ctx, fc.Args["first"].(*int), fc.Args["version"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.ModelLoad) graphql.Marshaler {
+			return ec.marshalNModelLoad2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelLoadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_models(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelLoad(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_models_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8928,6 +9515,69 @@ func (ec *executionContext) _ModelInfo(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var modelLoadImplementors = []string{"ModelLoad"}
+
+func (ec *executionContext) _ModelLoad(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.ModelLoad) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modelLoadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModelLoad")
+		case "version":
+			out.Values[i] = ec._ModelLoad_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "loadedAt":
+			out.Values[i] = ec._ModelLoad_loadedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._ModelLoad_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "numTrees":
+			out.Values[i] = ec._ModelLoad_numTrees(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxDepth":
+			out.Values[i] = ec._ModelLoad_maxDepth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "xgboostVersion":
+			out.Values[i] = ec._ModelLoad_xgboostVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "features":
+			out.Values[i] = ec._ModelLoad_features(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var modelPerformanceImplementors = []string{"ModelPerformance"}
 
 func (ec *executionContext) _ModelPerformance(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.ModelPerformance) graphql.Marshaler {
@@ -8996,6 +9646,59 @@ func (ec *executionContext) _ModelPerformance(ctx context.Context, sel ast.Selec
 			}
 		case "roc":
 			out.Values[i] = ec._ModelPerformance_roc(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var modelReloadImplementors = []string{"ModelReload"}
+
+func (ec *executionContext) _ModelReload(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.ModelReload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modelReloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModelReload")
+		case "model":
+			out.Values[i] = ec._ModelReload_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changed":
+			out.Values[i] = ec._ModelReload_changed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previousVersion":
+			out.Values[i] = ec._ModelReload_previousVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._ModelReload_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ModelReload_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9094,6 +9797,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "recordOutcome":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_recordOutcome(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reloadModel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reloadModel(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -9593,6 +10303,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_users(ctx, field)
+				})
+		case "models":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_models(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -10741,6 +11457,26 @@ func (ec *executionContext) marshalNModelInfo2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋ
 	return ec._ModelInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNModelLoad2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelLoad(ctx context.Context, sel ast.SelectionSet, v gqlmodel.ModelLoad) graphql.Marshaler {
+	return ec._ModelLoad(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNModelLoad2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelLoadᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.ModelLoad) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNModelLoad2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelLoad(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNModelPerformance2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelPerformance(ctx context.Context, sel ast.SelectionSet, v gqlmodel.ModelPerformance) graphql.Marshaler {
 	return ec._ModelPerformance(ctx, sel, &v)
 }
@@ -10767,6 +11503,14 @@ func (ec *executionContext) marshalNModelPerformance2ᚖgithubᚗcomᚋmlapiᚋm
 		return graphql.Null
 	}
 	return ec._ModelPerformance(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNModelReload2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐModelReload(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.ModelReload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ModelReload!")
+		return graphql.Null
+	}
+	return ec._ModelReload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNOutcome2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.Outcome) graphql.Marshaler {
@@ -10967,6 +11711,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

@@ -135,6 +135,9 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	cfg.Complexity.Query.Users = func(childComplexity int, first *int, _ *string, _ *string) int {
 		return pageComplexity(childComplexity, first)
 	}
+	cfg.Complexity.Query.Models = func(childComplexity int, first *int, _ *string) int {
+		return pageComplexity(childComplexity, first)
+	}
 	// Each prediction is a database commit: aliasing predict must not turn
 	// one document into thousands of writes.
 	cfg.Complexity.Mutation.Predict = func(childComplexity int, _ map[string]any) int {
@@ -186,7 +189,7 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	}
 	srv.Use(gqlhttp.NewDeferral(schema.Schema()))
 	srv.Use(depthLimit{max: opts.Limits.MaxDepth})
-	srv.Use(oncePerOperation{fields: []string{"token", "registerUser", "changePassword"}})
+	srv.Use(oncePerOperation{fields: []string{"token", "registerUser", "changePassword", "reloadModel"}})
 	srv.Use(complexityLimit{es: schema, max: opts.Limits.MaxComplexity})
 	srv.Use(introspectionLimit{max: opts.Limits.MaxIntrospectionFields})
 	srv.Use(docs)

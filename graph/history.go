@@ -16,7 +16,7 @@ const explainCost = 10
 
 // requests pages the caller's history.
 func (r *Resolver) requests(ctx context.Context, obj *gqlmodel.Viewer, first *int, after *string, last *int, before *string, since *time.Time, filter *store.RequestFilter, orderBy *store.Order) (*gqlmodel.RequestConnection, error) {
-	page, err := r.predictions.History(ctx, obj.ID, prediction.HistoryQuery{
+	page, err := r.served().predictions.History(ctx, obj.ID, prediction.HistoryQuery{
 		First: first, Last: last, After: deref(after, ""), Before: deref(before, ""),
 		Since: since, Filter: deref(filter, store.RequestFilter{}), Order: deref(orderBy, store.NewestFirst),
 	})
@@ -33,11 +33,12 @@ func (r *Resolver) responseContributions(ctx context.Context, obj *store.Respons
 	if err != nil {
 		return nil, err
 	}
-	explanation, ok, err := r.predictions.Explanation(ctx, userID, obj)
+	served := r.served()
+	explanation, ok, err := served.predictions.Explanation(ctx, userID, obj)
 	if err != nil || !ok {
 		return nil, err
 	}
-	return r.contributions(explanation.Contributions), nil
+	return served.contributions(explanation.Contributions), nil
 }
 
 // responseBias is the bias of responseContributions' explanation.
@@ -46,7 +47,7 @@ func (r *Resolver) responseBias(ctx context.Context, obj *store.Response) (*floa
 	if err != nil {
 		return nil, err
 	}
-	explanation, ok, err := r.predictions.Explanation(ctx, userID, obj)
+	explanation, ok, err := r.served().predictions.Explanation(ctx, userID, obj)
 	if err != nil || !ok {
 		return nil, err
 	}

@@ -18,10 +18,11 @@ func (r *Resolver) node(ctx context.Context, id string) (gqlmodel.Node, error) {
 		return nil, err
 	}
 	if t == nodeModelInfo {
-		if key != r.modelInfo.Version {
+		info := r.served().info
+		if key != info.Version {
 			return nil, nil
 		}
-		return r.modelInfo, nil
+		return info, nil
 	}
 	rowID, err := decodeRowID(t, id)
 	if err != nil {
@@ -43,7 +44,7 @@ func (r *Resolver) node(ctx context.Context, id string) (gqlmodel.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nullIfNotFound(r.predictions.Response(ctx, userID, rowID))
+		return nullIfNotFound(r.served().predictions.Response(ctx, userID, rowID))
 	}
 	return nil, nil
 }
@@ -54,7 +55,7 @@ func (r *Resolver) callerRequest(ctx context.Context, requestID int64) (store.Re
 	if err != nil {
 		return store.Request{}, err
 	}
-	return r.predictions.Request(ctx, userID, requestID)
+	return r.served().predictions.Request(ctx, userID, requestID)
 }
 
 // callerID is the id of the caller, who must still be enabled: reads of

@@ -25,7 +25,7 @@ func (r *Resolver) recordOutcome(ctx context.Context, requestID string, outcome 
 	if err != nil {
 		return nil, err
 	}
-	o, err := r.predictions.RecordOutcome(ctx, userID, id, outcome, observedAt)
+	o, err := r.served().predictions.RecordOutcome(ctx, userID, id, outcome, observedAt)
 	if err != nil {
 		return nil, account.CallerError(err)
 	}
@@ -41,7 +41,7 @@ func (r *Resolver) requestOutcome(ctx context.Context, obj *store.Request) (*gql
 		}
 		return toOutcome(*obj.Outcome), nil
 	}
-	o, ok, err := r.predictions.Outcome(ctx, obj.UserID, obj.ID)
+	o, ok, err := r.served().predictions.Outcome(ctx, obj.UserID, obj.ID)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (r *Resolver) requestOutcome(ctx context.Context, obj *store.Request) (*gql
 // performance returns the model's performance on the caller's requests.
 func (r *Resolver) performance(ctx context.Context, obj *gqlmodel.Viewer, filter *store.RequestFilter) (*gqlmodel.ModelPerformance, error) {
 	// obj is always the authenticated caller: me and node(id:) return no other Viewer.
-	p, err := r.predictions.Performance(ctx, obj.ID, deref(filter, store.RequestFilter{}))
+	p, err := r.served().predictions.Performance(ctx, obj.ID, deref(filter, store.RequestFilter{}))
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (r *Resolver) modelPerformance(ctx context.Context, filter *store.RequestFi
 	if _, err := r.accounts.RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
-	versions, err := r.predictions.ModelPerformance(ctx, deref(filter, store.RequestFilter{}))
+	versions, err := r.served().predictions.ModelPerformance(ctx, deref(filter, store.RequestFilter{}))
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 // PredictInput and the model's features are one list under two spellings:
 // the model reads serum_creatinine where GraphQL has serumCreatinine. This
 // file is every crossing between the two, so that a model whose features
-// drift from the schema fails in one place: at NewResolver.
+// drift from the schema fails in one place: at BindModel.
 
 // predictInputType is the input type whose fields are the model's features.
 const predictInputType = "PredictInput"
@@ -81,9 +81,9 @@ func checkModelFeatures(input *ast.Definition, info model.Info) error {
 }
 
 // modelInput renames PredictInput's fields to the model's feature names.
-func (r *Resolver) modelInput(input map[string]any) map[string]any {
+func (b *BoundModel) modelInput(input map[string]any) map[string]any {
 	out := make(map[string]any, len(input))
-	for _, f := range r.features {
+	for _, f := range b.features {
 		if v, ok := input[f.field]; ok {
 			out[f.name] = v
 		}
@@ -92,8 +92,8 @@ func (r *Resolver) modelInput(input map[string]any) map[string]any {
 }
 
 // featureByName finds a model feature by its name.
-func (r *Resolver) featureByName(name string) (featureField, bool) {
-	for _, f := range r.features {
+func (b *BoundModel) featureByName(name string) (featureField, bool) {
+	for _, f := range b.features {
 		if f.name == name {
 			return f, true
 		}
@@ -113,11 +113,11 @@ func (r *Resolver) featureByName(name string) (featureField, bool) {
 // non_finite, "1e39" out_of_range), while the log keeps the string. Unknown
 // fields are kept under the name they came with, unless that name is a
 // feature's, so the logged input shows what was sent.
-func (r *Resolver) typePredictInput(raw map[string]any) (input, received map[string]any, problems []model.FieldError) {
+func (b *BoundModel) typePredictInput(raw map[string]any) (input, received map[string]any, problems []model.FieldError) {
 	input = make(map[string]any, len(raw))
 	received = make(map[string]any, len(raw))
-	known := make(map[string]bool, len(r.features))
-	for _, f := range r.features {
+	known := make(map[string]bool, len(b.features))
+	for _, f := range b.features {
 		known[f.field] = true
 		value, ok := raw[f.field]
 		if !ok {
@@ -138,7 +138,7 @@ func (r *Resolver) typePredictInput(raw map[string]any) (input, received map[str
 			continue
 		}
 		problems = append(problems, model.FieldError{Field: field, Reason: model.ReasonUnknown, Message: "not a field of " + predictInputType})
-		if _, isFeature := r.featureByName(field); !isFeature {
+		if _, isFeature := b.featureByName(field); !isFeature {
 			input[field], received[field] = value, value
 		}
 	}
@@ -154,9 +154,9 @@ func isFloatText(text string) bool {
 
 // validPredictLiteral is a PredictInput literal GraphQL accepts: every
 // feature, numbers as 1 and booleans as true.
-func (r *Resolver) validPredictLiteral() *ast.Value {
+func (b *BoundModel) validPredictLiteral() *ast.Value {
 	literal := &ast.Value{Kind: ast.ObjectValue}
-	for _, f := range r.features {
+	for _, f := range b.features {
 		value := &ast.Value{Kind: ast.IntValue, Raw: "1"}
 		if f.boolean {
 			value = &ast.Value{Kind: ast.BooleanValue, Raw: "true"}

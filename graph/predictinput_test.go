@@ -25,15 +25,15 @@ func servedModel(t *testing.T) model.Info {
 	return m.Info()
 }
 
-// featureResolver is a resolver with the served model's features and no
-// services: enough for what only renames and types inputs.
-func featureResolver(t *testing.T) *Resolver {
+// featureBinding is the served model bound to the API without services:
+// enough for what only renames and types inputs.
+func featureBinding(t *testing.T) *BoundModel {
 	t.Helper()
-	r, err := NewResolver(nil, nil, servedModel(t))
+	b, err := BindModel(servedModel(t), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return b
 }
 
 func TestFieldName(t *testing.T) {
@@ -91,8 +91,8 @@ func TestCheckModelFeatures(t *testing.T) {
 			if got := errorText(err); got != tt.wantErr {
 				t.Errorf("checkModelFeatures = %q, want %q", got, tt.wantErr)
 			}
-			if _, err := NewResolver(nil, nil, info); (err == nil) != (tt.wantErr == "") {
-				t.Errorf("NewResolver = %v, want an error: %v", err, tt.wantErr != "")
+			if _, err := BindModel(info, nil, nil); (err == nil) != (tt.wantErr == "") {
+				t.Errorf("BindModel = %v, want an error: %v", err, tt.wantErr != "")
 			}
 		})
 	}
@@ -107,8 +107,8 @@ func errorText(err error) string {
 
 func TestModelInput(t *testing.T) {
 	t.Parallel()
-	r := featureResolver(t)
-	got := r.modelInput(map[string]any{"age": 60.0, "serumCreatinine": 1.5, "highBloodPressure": true})
+	b := featureBinding(t)
+	got := b.modelInput(map[string]any{"age": 60.0, "serumCreatinine": 1.5, "highBloodPressure": true})
 	want := map[string]any{"age": 60.0, "serum_creatinine": 1.5, "high_blood_pressure": true}
 	if !maps.Equal(got, want) {
 		t.Errorf("modelInput = %v, want %v", got, want)
@@ -117,7 +117,7 @@ func TestModelInput(t *testing.T) {
 
 func TestTypePredictInput(t *testing.T) {
 	t.Parallel()
-	r := featureResolver(t)
+	b := featureBinding(t)
 	tests := []struct {
 		name         string
 		raw          map[string]any
@@ -174,7 +174,7 @@ func TestTypePredictInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			input, received, problems := r.typePredictInput(tt.raw)
+			input, received, problems := b.typePredictInput(tt.raw)
 			if !reflect.DeepEqual(input, tt.wantInput) {
 				t.Errorf("input %#v, want %#v", input, tt.wantInput)
 			}
@@ -209,17 +209,17 @@ func TestIsFloatText(t *testing.T) {
 // validation, or no literal would ever be found the document's only fault.
 func TestValidPredictLiteral(t *testing.T) {
 	t.Parallel()
-	r := featureResolver(t)
-	literal := r.validPredictLiteral()
-	if len(literal.Children) != len(r.features) {
-		t.Fatalf("the literal has %d fields, want one per feature (%d)", len(literal.Children), len(r.features))
+	b := featureBinding(t)
+	literal := b.validPredictLiteral()
+	if len(literal.Children) != len(b.features) {
+		t.Fatalf("the literal has %d fields, want one per feature (%d)", len(literal.Children), len(b.features))
 	}
 	doc, err := parser.ParseQuery(&ast.Source{Input: `mutation { predict(input: {}) { yhat } }`})
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc.Operations[0].SelectionSet[0].(*ast.Field).Arguments.ForName("input").Value = literal
-	if errs := validator.ValidateWithRules(r.schema, doc, validationRules()); len(errs) > 0 {
+	if errs := validator.ValidateWithRules(parsedSchema, doc, validationRules()); len(errs) > 0 {
 		t.Errorf("the valid literal is refused: %v", errs)
 	}
 }

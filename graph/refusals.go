@@ -152,8 +152,9 @@ func (r *Resolver) refusePredictInput(ctx context.Context, raw map[string]any) e
 	if err != nil {
 		return err
 	}
-	input, received, problems := r.typePredictInput(raw)
-	return account.CallerError(r.predictions.RefuseReceived(ctx, userID, input, received, problems))
+	served := r.served()
+	input, received, problems := served.typePredictInput(raw)
+	return account.CallerError(served.predictions.RefuseReceived(ctx, userID, input, received, problems))
 }
 
 // receivedPredictInput returns the input argument of the predict field
@@ -240,11 +241,12 @@ func (v variableRefusals) literalRefusal(ctx context.Context, op *graphql.Operat
 	}
 	// Validation may stop at its first failing rule: the literal must be
 	// the document's only fault, which a valid literal in its place shows.
-	arg.Value = v.resolver.validPredictLiteral()
+	served := v.resolver.served()
+	arg.Value = served.validPredictLiteral()
 	if errs := validator.ValidateWithRules(v.resolver.schema, doc, validationRules()); len(errs) > 0 {
 		return resp
 	}
-	err := v.resolver.refusePredictLiteral(ctx, raw)
+	err := v.resolver.refusePredictLiteral(ctx, served, raw)
 	if err == nil {
 		return resp
 	}
@@ -320,13 +322,13 @@ func before(at gqlerror.Location, p *ast.Position) bool {
 // refusePredictLiteral is refusePredictInput for an input literal. In a
 // literal a string is not a Float, as GraphQL's typing of literals says,
 // whereas a variable's "35" is read as 35.
-func (r *Resolver) refusePredictLiteral(ctx context.Context, raw map[string]any) error {
+func (r *Resolver) refusePredictLiteral(ctx context.Context, served *BoundModel, raw map[string]any) error {
 	ctx, userID, err := r.accounts.CallerID(ctx)
 	if err != nil {
 		return err
 	}
-	input, received, problems := r.typePredictInput(raw)
-	for _, f := range r.features {
+	input, received, problems := served.typePredictInput(raw)
+	for _, f := range served.features {
 		if text, isString := raw[f.field].(string); isString && !f.boolean {
 			input[f.name] = text
 			problems = append(problems, model.FieldError{
@@ -334,5 +336,5 @@ func (r *Resolver) refusePredictLiteral(ctx context.Context, raw map[string]any)
 			})
 		}
 	}
-	return account.CallerError(r.predictions.RefuseReceived(ctx, userID, input, received, problems))
+	return account.CallerError(served.predictions.RefuseReceived(ctx, userID, input, received, problems))
 }

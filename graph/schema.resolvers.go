@@ -42,23 +42,26 @@ func (r *mutationResolver) Predict(ctx context.Context, input map[string]any) (*
 	if err != nil {
 		return nil, err
 	}
+	// One model answers the whole request, should a reload serve another
+	// meanwhile.
+	served := r.served()
 	// The model validates the input as the client sent it and the log keeps
 	// it so: GraphQL's coercion has made every Float a float32, which turns
 	// 1e39 into an infinity and 130.00001 into 130.00002.
 	received, ok := r.receivedPredictInput(ctx)
 	if !ok {
-		result, err := r.predictions.Predict(ctx, userID, r.modelInput(input))
+		result, err := served.predictions.Predict(ctx, userID, served.modelInput(input))
 		return result, account.CallerError(err)
 	}
-	modelInput, logged, problems := r.typePredictInput(received)
+	modelInput, logged, problems := served.typePredictInput(received)
 	if len(problems) > 0 {
 		// GraphQL's coercion let through what its types refuse: refuse it as
 		// a refused variable is refused.
-		if err := r.predictions.RefuseReceived(ctx, userID, modelInput, logged, problems); err != nil {
+		if err := served.predictions.RefuseReceived(ctx, userID, modelInput, logged, problems); err != nil {
 			return nil, account.CallerError(err)
 		}
 	}
-	result, err := r.predictions.PredictReceived(ctx, userID, modelInput, logged)
+	result, err := served.predictions.PredictReceived(ctx, userID, modelInput, logged)
 	return result, account.CallerError(err)
 }
 
@@ -121,6 +124,10 @@ func (r *mutationResolver) RecordOutcome(ctx context.Context, requestID string, 
 	return r.recordOutcome(ctx, requestID, outcome, observedAt)
 }
 
+func (r *mutationResolver) ReloadModel(ctx context.Context) (*gqlmodel.ModelReload, error) {
+	return r.reloadModel(ctx)
+}
+
 func (r *predictionResolver) ID(ctx context.Context, obj *prediction.Result) (string, error) {
 	return encodeRowID(nodeResponse, obj.ID), nil
 }
@@ -136,12 +143,7 @@ func (r *predictionResolver) Request(ctx context.Context, obj *prediction.Result
 
 // Contributions is the resolver for the contributions field.
 func (r *predictionResolver) Contributions(ctx context.Context, obj *prediction.Result) ([]gqlmodel.FeatureContribution, error) {
-	values := obj.Explanation().Contributions
-	out := make([]gqlmodel.FeatureContribution, len(r.features))
-	for i, f := range r.features {
-		out[i] = gqlmodel.FeatureContribution{Feature: f.name, Field: f.field, Value: float32(values[i])}
-	}
-	return out, nil
+	return r.served().resultContributions(obj), nil
 }
 
 // Bias is the resolver for the bias field.
@@ -202,7 +204,7 @@ func (r *queryResolver) Node(ctx context.Context, id string) (gqlmodel.Node, err
 
 // Model is the resolver for the model field.
 func (r *queryResolver) Model(ctx context.Context) (*gqlmodel.ModelInfo, error) {
-	return r.modelInfo, nil
+	return r.served().info, nil
 }
 
 // TokenStatus is the resolver for the tokenStatus field.
@@ -228,6 +230,10 @@ func (r *queryResolver) Drift(ctx context.Context, from *time.Time, until *time.
 
 func (r *queryResolver) Users(ctx context.Context, first *int, after *string, search *string) (*gqlmodel.UserConnection, error) {
 	return r.users(ctx, first, after, search)
+}
+
+func (r *queryResolver) Models(ctx context.Context, first *int, version *string) ([]gqlmodel.ModelLoad, error) {
+	return r.modelLoads(ctx, first, version)
 }
 
 func (r *subscriptionResolver) RequestLogged(ctx context.Context) (<-chan *store.Request, error) {

@@ -102,7 +102,7 @@ func (r *Resolver) relay(ctx context.Context, sub *live.Subscription, userID int
 		if e.Kind != live.RequestLogged {
 			continue
 		}
-		req, err := r.predictions.Request(ctx, userID, e.RequestID)
+		req, err := r.served().predictions.Request(ctx, userID, e.RequestID)
 		switch {
 		case errors.Is(err, store.ErrRequestNotFound):
 			continue // deleted since, with its user

@@ -87,6 +87,37 @@ type ModelInfo struct {
 
 func (ModelInfo) IsNode() {}
 
+// One model a server process served, as the models table records it: at
+// start-up, or by a reload that served another model.
+type ModelLoad struct {
+	// SHA-256 of model.json: the modelVersion of the responses it gave.
+	Version  string    `json:"version"`
+	LoadedAt time.Time `json:"loadedAt"`
+	// The model directory it was read from, or built-in.
+	Source   string `json:"source"`
+	NumTrees int    `json:"numTrees"`
+	MaxDepth int    `json:"maxDepth"`
+	// The XGBoost version that saved the model.
+	XgboostVersion string `json:"xgboostVersion"`
+	// The model's feature names, in its order.
+	Features []string `json:"features"`
+}
+
+// What reloadModel did.
+type ModelReload struct {
+	// The model served now.
+	Model *ModelInfo `json:"model"`
+	// Whether the model read differs from the one served before (its trees,
+	// input schema or reference), and so is served now.
+	Changed bool `json:"changed"`
+	// The version served before the reload: model.version when nothing changed.
+	PreviousVersion string `json:"previousVersion"`
+	// Where the model was read: the model directory, or built-in.
+	Source string `json:"source"`
+	// What the reload did, in words.
+	Message string `json:"message"`
+}
+
 type Mutation struct {
 }
 

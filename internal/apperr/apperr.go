@@ -21,6 +21,7 @@ const (
 	NotFound        Code = "NOT_FOUND"
 	Unavailable     Code = "SERVICE_UNAVAILABLE"
 	TooManyRequests Code = "TOO_MANY_REQUESTS"
+	ModelRefused    Code = "MODEL_REFUSED" // by a reload: the model served before still is
 	Internal        Code = "INTERNAL"
 )
 

@@ -30,15 +30,19 @@ const MaxDuration = 5 * time.Minute
 
 // Handler serves the export of the caller's history.
 type Handler struct {
-	accounts    *account.Service
-	predictions *prediction.Service
+	accounts *account.Service
+	// predictions returns the prediction service of the model served now.
+	predictions func() *prediction.Service
 	logger      *slog.Logger
 }
 
 // NewHandler returns the handler of GET /export. The caller is the user
 // whose bearer token the request carries (httpserver.BearerToken puts it in
-// the context); without a valid one the answer is 401.
-func NewHandler(accounts *account.Service, predictions *prediction.Service, logger *slog.Logger) *Handler {
+// the context); without a valid one the answer is 401. predictions returns
+// the prediction service of the model served now: an export reads it once,
+// and its CSV has that model's features for columns, even should the model
+// be reloaded while it runs.
+func NewHandler(accounts *account.Service, predictions func() *prediction.Service, logger *slog.Logger) *Handler {
 	return &Handler{accounts: accounts, predictions: predictions, logger: logger}
 }
 
@@ -66,7 +70,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(MaxDuration))
 
-	features := h.predictions.FeatureNames()
+	predictions := h.predictions()
+	features := predictions.FeatureNames()
 	var enc encoder
 	if format == "ndjson" {
 		w.Header().Set("Content-Type", "application/x-ndjson")
@@ -80,7 +85,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := enc.header(); err != nil {
 		return
 	}
-	err = h.predictions.Export(ctx, user.ID, filter, order, enc.write)
+	err = predictions.Export(ctx, user.ID, filter, order, enc.write)
 	if err == nil {
 		err = enc.flush()
 	}

@@ -63,16 +63,21 @@ type Result struct {
 	CreatedAt    time.Time
 
 	// logged is the request as it was written, with its response.
-	logged      store.Request
-	features    []float64
-	model       Model
-	explainOnce sync.Once
-	explanation model.Explanation
+	logged       store.Request
+	features     []float64
+	featureNames []string
+	model        Model
+	explainOnce  sync.Once
+	explanation  model.Explanation
 }
 
 // Request returns the logged request with this prediction as its response,
 // as the user's history will list it.
 func (r *Result) Request() store.Request { return r.logged }
+
+// FeatureNames lists the features of the model that answered, in the order
+// of Explanation().Contributions. The caller must not change it.
+func (r *Result) FeatureNames() []string { return r.featureNames }
 
 // Explanation returns the exact TreeSHAP contributions of the prediction.
 func (r *Result) Explanation() model.Explanation {
@@ -108,7 +113,8 @@ func (s *Service) Predict(ctx context.Context, userID int64, input map[string]an
 // by MaxStoredInput, so the log shows 130.00001 where the client sent it,
 // whatever input holds.
 func (s *Service) PredictReceived(ctx context.Context, userID int64, input, received map[string]any) (*Result, error) {
-	logged := encodeReceived(received, s.FeatureNames())
+	names := s.FeatureNames()
+	logged := encodeReceived(received, names)
 	features, validationErr := s.model.Validate(input)
 	if validationErr != nil {
 		var verr *model.ValidationError
@@ -147,6 +153,7 @@ func (s *Service) PredictReceived(ctx context.Context, userID int64, input, rece
 		ModelVersion: s.version,
 		CreatedAt:    row.CreatedAt,
 		features:     features,
+		featureNames: names,
 		model:        s.model,
 	}, nil
 }
