@@ -30,6 +30,7 @@ import (
 	"github.com/mlapi/mlapi/internal/live"
 	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/prediction"
+	"github.com/mlapi/mlapi/internal/retention"
 	"github.com/mlapi/mlapi/internal/serving"
 	"github.com/mlapi/mlapi/internal/stats"
 	"github.com/mlapi/mlapi/internal/store"
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return userCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
 		case "bench":
 			return benchCommand(ctx, args[1:], stdout, stderr)
+		case "prune":
+			return pruneCommand(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
 	return serve(ctx, args, getenv, stderr)
@@ -320,6 +323,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer a.close()
+	if cfg.Retention > 0 {
+		// It stops with ctx, before the database closes.
+		pruner := retention.Start(ctx, a.db, retention.Options{MaxAge: cfg.Retention, Logger: logger})
+		defer pruner.Stop()
+	}
 	srv := httpserver.New(a.limits, a.handler, logger)
 	// Shutdown waits for in-flight requests, event streams included, and
 	// does not see websockets at all: end every subscription as it starts.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -50,6 +51,9 @@ type Config struct {
 	HashWait time.Duration
 	// DebugAddr is a loopback address serving Go's profiles; empty: none.
 	DebugAddr string
+	// Retention is how long logged requests, responses and outcomes are
+	// kept; zero keeps them for good.
+	Retention time.Duration
 }
 
 // setting is one flag with the environment variable that sets its default.
@@ -95,7 +99,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 		}
 		fs.DurationVar(p, s.flag, v, s.usage+" ($"+s.env+")")
 	}
-	var level, corsOrigins, loginRate, registerRate, trustedProxies string
+	var level, corsOrigins, loginRate, registerRate, trustedProxies, retention string
 	str(&cfg.Addr, setting{"addr", "ADDR", "address to listen on"}, ":8080")
 	str(&cfg.DatabaseURL, databaseURL, "")
 	str(&cfg.ModelDir, setting{"model-dir", "MODEL_DIR", "directory with model.json and input_schema.json; empty: the model built into the binary"}, "")
@@ -116,6 +120,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	str(&trustedProxies, setting{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none"}, "")
 	duration(&cfg.HashWait, setting{"hash-wait", "HASH_WAIT", "how long a login waits for a password-hashing slot before TOO_MANY_REQUESTS"}, 500*time.Millisecond)
 	str(&cfg.DebugAddr, setting{"debug-addr", "DEBUG_ADDR", "loopback address (127.0.0.1:6060) serving Go's profiles at /debug/pprof/; empty: none"}, "")
+	str(&retention, setting{"retention", "RETENTION", "delete logged requests, responses and outcomes older than this, in days (365d) or as a duration (720h), at least 1h; off: keep them"}, "off")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: mlapi [serve] [flags]\n       mlapi score|migrate|user ... (-h for each)\n\nServes the GraphQL API. Flags, each with the environment variable that sets its default:\n")
 		fs.PrintDefaults()
@@ -162,7 +167,41 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 			errs = append(errs, fmt.Errorf("debug address: %w", err))
 		}
 	}
+	if cfg.Retention, err = ParseRetention(retention); err != nil {
+		errs = append(errs, fmt.Errorf("retention: %w", err))
+	}
 	return cfg, errors.Join(errs...)
+}
+
+// MinRetention is the shortest retention accepted: a shorter one would
+// delete the history its users are still reading.
+const MinRetention = time.Hour
+
+// ParseRetention reads a retention period: a whole number of days ("365d")
+// or a Go duration ("720h"), at least MinRetention; "off" or nothing is
+// zero, keep everything.
+func ParseRetention(s string) (time.Duration, error) {
+	if s == "" || s == "off" {
+		return 0, nil
+	}
+	bad := fmt.Errorf("%q: want a number of days (365d), a duration (720h) or off", s)
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseInt(days, 10, 64)
+		if err != nil || n < 0 || n > int64(math.MaxInt64/(24*time.Hour)) {
+			return 0, bad
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
+		}
+	}
+	if d < MinRetention {
+		return 0, fmt.Errorf("%q: want at least an hour", s)
+	}
+	return d, nil
 }
 
 // databaseURL is the one database setting, shared by the server and the

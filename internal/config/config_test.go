@@ -82,6 +82,33 @@ func TestParse(t *testing.T) {
 				t.Errorf("debug address %q", c.DebugAddr)
 			}
 		}},
+		{name: "retention off by default", check: func(t *testing.T, c Config) {
+			if c.Retention != 0 {
+				t.Errorf("retention %v", c.Retention)
+			}
+		}},
+		{name: "retention in days", env: map[string]string{"RETENTION": "365d"}, check: func(t *testing.T, c Config) {
+			if c.Retention != 365*24*time.Hour {
+				t.Errorf("retention %v", c.Retention)
+			}
+		}},
+		{name: "retention as a duration, the flag winning", args: []string{"--retention", "36h"}, env: map[string]string{"RETENTION": "365d"},
+			check: func(t *testing.T, c Config) {
+				if c.Retention != 36*time.Hour {
+					t.Errorf("retention %v", c.Retention)
+				}
+			}},
+		{name: "retention off", env: map[string]string{"RETENTION": "off"}, check: func(t *testing.T, c Config) {
+			if c.Retention != 0 {
+				t.Errorf("retention %v", c.Retention)
+			}
+		}},
+		{name: "retention under an hour", env: map[string]string{"RETENTION": "59m"}, wantErr: "at least an hour"},
+		{name: "retention of no days", args: []string{"--retention", "0d"}, wantErr: "at least an hour"},
+		{name: "retention in weeks", env: map[string]string{"RETENTION": "52w"}, wantErr: "retention"},
+		{name: "retention of fractional days", env: map[string]string{"RETENTION": "1.5d"}, wantErr: "retention"},
+		{name: "retention of negative days", env: map[string]string{"RETENTION": "-3d"}, wantErr: "retention"},
+		{name: "retention of too many days", env: map[string]string{"RETENTION": "106752d"}, wantErr: "retention"},
 		{name: "debug address on every interface", env: map[string]string{"DEBUG_ADDR": ":6060"}, wantErr: "loopback"},
 		{name: "debug address on a public host", args: []string{"--debug-addr", "10.0.0.1:6060"}, wantErr: "loopback"},
 		{name: "debug address without a port", args: []string{"--debug-addr", "127.0.0.1"}, wantErr: "debug address"},
@@ -117,7 +144,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err %v, want flag.ErrHelp", err)
 	}
-	for _, v := range []string{"ADDR", "DATABASE_URL", "MODEL_DIR", "JWT_SECRET", "TOKEN_TTL", "LOG_LEVEL", "GRAPHIQL", "INTROSPECTION", "CORS_ORIGINS", "PERSISTED_QUERIES", "TRUSTED_DOCUMENTS"} {
+	for _, v := range []string{"ADDR", "DATABASE_URL", "MODEL_DIR", "JWT_SECRET", "TOKEN_TTL", "LOG_LEVEL", "GRAPHIQL", "INTROSPECTION", "CORS_ORIGINS", "PERSISTED_QUERIES", "TRUSTED_DOCUMENTS", "RETENTION"} {
 		if !strings.Contains(out.String(), "$"+v) {
 			t.Errorf("--help does not mention $%s", v)
 		}

@@ -75,6 +75,15 @@ func compareRollups(t *testing.T, db *store.DB, userID int64) {
 		// The slow filter of "a week" ends a microsecond later: still off
 		// the grain, and no row lies in that microsecond but by chance, so
 		// the counts are compared only when none does.
+		if tc.fast.Until != nil {
+			edge, err := db.StatsTotals(ctx, userID, store.RequestFilter{From: tc.fast.Until, Until: tc.slow.Until})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if edge.Requests > 0 {
+				continue
+			}
+		}
 		fastTotals, err := db.StatsTotals(ctx, userID, tc.fast)
 		if err != nil {
 			t.Fatal(err)

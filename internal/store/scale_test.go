@@ -33,36 +33,7 @@ func BenchmarkHistoryAtScale(b *testing.B) {
 		b.Fatal("want PostgreSQL")
 	}
 	ctx := b.Context()
-	w := store.Writer(db)
-	heavy := createUser(b, db, "heavy").ID
-	var others []string
-	for i := range 100 {
-		others = append(others, strconv.FormatInt(createUser(b, db, fmt.Sprintf("other%d", i)).ID, 10))
-	}
-	start := time.Now()
-	// The heavy user's rows a minute apart (about two years), the others'
-	// interleaved by id; responses and outcomes as the plans test writes them.
-	for _, stmt := range []string{
-		fmt.Sprintf(`INSERT INTO requests (user_id, input, created_datetime, updated_datetime)
-			SELECT CASE WHEN g %% 2 = 0 THEN (ARRAY[%s])[1 + (g / 2) %% 100] ELSE %d END,
-				'{"age": 60}', t, t
-			FROM generate_series(1, %d) AS g,
-				LATERAL (SELECT timestamptz '2025-01-01' + (g / 2) * interval '1 minute') AS ts(t)`,
-			strings.Join(others, ","), heavy, 2*rows),
-		`INSERT INTO responses (request_id, user_id, output, yhat_prob, yhat, model_version, status, error_code, created_datetime, updated_datetime)
-			SELECT id, user_id, '{}',
-				CASE WHEN id % 10 = 0 THEN NULL ELSE (id * 7919 % 1000) / 1000.0 END,
-				CASE WHEN id % 10 = 0 THEN NULL WHEN (id * 7919 % 1000) >= 500 THEN 1 ELSE 0 END,
-				'xgb-1', CASE WHEN id % 10 = 0 THEN 'invalid_input' ELSE 'ok' END,
-				CASE WHEN id % 10 = 0 THEN 'BAD_USER_INPUT' END, created_datetime, created_datetime
-			FROM requests`,
-		`VACUUM ANALYZE requests`, `VACUUM ANALYZE responses`, `VACUUM ANALYZE history_rollups`,
-	} {
-		if _, err := w.ExecContext(ctx, stmt); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.Logf("loaded %d requests (%d the user's) in %v", 2*rows, rows, time.Since(start).Round(time.Second))
+	heavy := loadHistoryAtScale(b, db, rows)
 
 	chart := stats.NewService(db)
 	for _, tc := range []struct {
@@ -105,4 +76,42 @@ func BenchmarkHistoryAtScale(b *testing.B) {
 			b.ReportMetric(quantile(0.99), "p99-ms")
 		})
 	}
+}
+
+// loadHistoryAtScale loads rows requests for one user (the heavy one, whose
+// id it returns) and as many again spread over 100 other users into db, a
+// PostgreSQL database.
+func loadHistoryAtScale(tb testing.TB, db *store.DB, rows int) (heavy int64) {
+	tb.Helper()
+	w := store.Writer(db)
+	heavy = createUser(tb, db, "heavy").ID
+	var others []string
+	for i := range 100 {
+		others = append(others, strconv.FormatInt(createUser(tb, db, fmt.Sprintf("other%d", i)).ID, 10))
+	}
+	start := time.Now()
+	// The heavy user's rows a minute apart (about two years), the others'
+	// interleaved by id; responses and outcomes as the plans test writes them.
+	for _, stmt := range []string{
+		fmt.Sprintf(`INSERT INTO requests (user_id, input, created_datetime, updated_datetime)
+			SELECT CASE WHEN g %% 2 = 0 THEN (ARRAY[%s])[1 + (g / 2) %% 100] ELSE %d END,
+				'{"age": 60}', t, t
+			FROM generate_series(1, %d) AS g,
+				LATERAL (SELECT timestamptz '2025-01-01' + (g / 2) * interval '1 minute') AS ts(t)`,
+			strings.Join(others, ","), heavy, 2*rows),
+		`INSERT INTO responses (request_id, user_id, output, yhat_prob, yhat, model_version, status, error_code, created_datetime, updated_datetime)
+			SELECT id, user_id, '{}',
+				CASE WHEN id % 10 = 0 THEN NULL ELSE (id * 7919 % 1000) / 1000.0 END,
+				CASE WHEN id % 10 = 0 THEN NULL WHEN (id * 7919 % 1000) >= 500 THEN 1 ELSE 0 END,
+				'xgb-1', CASE WHEN id % 10 = 0 THEN 'invalid_input' ELSE 'ok' END,
+				CASE WHEN id % 10 = 0 THEN 'BAD_USER_INPUT' END, created_datetime, created_datetime
+			FROM requests`,
+		`VACUUM ANALYZE requests`, `VACUUM ANALYZE responses`, `VACUUM ANALYZE history_rollups`,
+	} {
+		if _, err := w.ExecContext(tb.Context(), stmt); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	tb.Logf("loaded %d requests (%d the user's) in %v", 2*rows, rows, time.Since(start).Round(time.Second))
+	return heavy
 }

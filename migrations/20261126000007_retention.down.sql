@@ -1,0 +1,1 @@
+DROP INDEX requests_created_datetime_idx;

@@ -1,0 +1,12 @@
+-- Retention (store.PruneLog) deletes the requests created before a cut-off,
+-- oldest first, a batch at a time: each batch reads the next requests in
+-- creation order from this index, a range that starts where the last batch
+-- ended, rather than scanning the table. The same SQL serves both databases.
+--
+-- Time partitioning would make pruning PostgreSQL a matter of dropping old
+-- partitions, but responses and outcomes reference requests by id alone and
+-- the history pages by id, so the key would have to carry the time: batched
+-- deletes by this index keep the schema as it is. The rollups of migration
+-- 000005 follow inserts only; PruneLog takes the rows it deletes out of
+-- them in the same transaction.
+CREATE INDEX requests_created_datetime_idx ON requests (created_datetime);
