@@ -154,6 +154,9 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 		Limits:        graph.DefaultLimits(),
 		Persisted:     persisted,
 		Logger:        logger,
+		// The compiled path's own checks are the executor's: off, it only
+		// costs CPU (kept as a switch should it ever need ruling out).
+		CompiledPredicts: cfg.CompiledPredicts,
 		Live: gqlhttp.LiveOptions{
 			Origins:         cfg.CORSOrigins,
 			MaxMessageBytes: limits.MaxBodyBytes,

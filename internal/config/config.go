@@ -50,6 +50,9 @@ type Config struct {
 	HashWait time.Duration
 	// DebugAddr is a loopback address serving Go's profiles; empty: none.
 	DebugAddr string
+	// CompiledPredicts answers repeated predict documents without gqlgen's
+	// executor (graph.Options.CompiledPredicts).
+	CompiledPredicts bool
 }
 
 // setting is one flag with the environment variable that sets its default.
@@ -115,6 +118,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	str(&registerRate, setting{"register-rate", "REGISTER_RATE", "registerUser calls per client address (IPv6: per /64), as N/duration, or off"}, DefaultRegisterRate.String())
 	str(&trustedProxies, setting{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none"}, "")
 	duration(&cfg.HashWait, setting{"hash-wait", "HASH_WAIT", "how long a login waits for a password-hashing slot before TOO_MANY_REQUESTS"}, 500*time.Millisecond)
+	boolean(&cfg.CompiledPredicts, setting{"compiled-predicts", "COMPILED_PREDICTS", "answer a predict document the executor has answered before without it, with the same checks and answers"}, true)
 	str(&cfg.DebugAddr, setting{"debug-addr", "DEBUG_ADDR", "loopback address (127.0.0.1:6060) serving Go's profiles at /debug/pprof/; empty: none"}, "")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: mlapi [serve] [flags]\n       mlapi score|migrate|user ... (-h for each)\n\nServes the GraphQL API. Flags, each with the environment variable that sets its default:\n")
