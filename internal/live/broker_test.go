@@ -305,3 +305,27 @@ func TestConcurrentPublishesAllArrive(t *testing.T) {
 		}
 	})
 }
+
+// TestPostedEventsArriveInOrder: events posted one after another, without
+// waiting for the bus, reach another process's subscription, each once and
+// in the order posted.
+func TestPostedEventsArriveInOrder(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		databaseURL := storetest.URL(t, dialect)
+		subscriber := mustOpen(t, dialect, databaseURL)
+		poster := subscriber
+		if dialect == store.Postgres {
+			poster = mustOpen(t, dialect, databaseURL)
+		}
+		const userID, events = 9, DefaultBuffer / 2
+		s := mustSubscribe(t, subscriber, userID)
+		for i := range events {
+			poster.Post(Event{Kind: RequestLogged, UserID: userID, RequestID: int64(i + 1)})
+		}
+		for i := range events {
+			if e := next(t, s); e != (Event{Kind: RequestLogged, UserID: userID, RequestID: int64(i + 1)}) {
+				t.Fatalf("event %d: got %+v", i+1, e)
+			}
+		}
+	})
+}
