@@ -7,6 +7,7 @@
 package gqlhttp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,9 +211,9 @@ func paramsFromBody(r *http.Request) (*graphql.RawParams, *requestError) {
 		}
 		return nil, badRequest("the request body could not be read")
 	}
-	trimmed := strings.TrimSpace(string(body))
+	trimmed := bytes.TrimSpace(body)
 	switch {
-	case trimmed == "":
+	case len(trimmed) == 0:
 		return nil, badRequest("the request body is empty: send {\"query\": \"...\"}")
 	case trimmed[0] == '[':
 		return nil, badRequest("batched requests are not supported: send one operation per request")
@@ -271,7 +272,10 @@ func decodeOptional(raw json.RawMessage, dst any) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	if s, ok := dst.(*string); ok {
+		return json.Unmarshal(raw, s)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	return dec.Decode(dst)
 }
