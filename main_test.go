@@ -132,6 +132,22 @@ func (e endpoint) get(t testing.TB, token string, params map[string]string) gqlR
 	return e.send(t, e.newRequest(t, http.MethodGet, "/query?"+q.Encode(), token, nil))
 }
 
+// fetch sends req and returns the answer with its body, read whole and
+// untouched.
+func (e endpoint) fetch(t testing.TB, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
 func (e endpoint) roundTrip(req *http.Request) (gqlResponse, error) {
 	resp, err := e.client.Do(req)
 	if err != nil {

@@ -77,8 +77,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 // newLogger writes cfg's format, with every line bounded: no request can
-// make the log grow by more than a few kilobytes.
+// make the log grow by more than a few kilobytes. Lines logged while one is
+// being written go out together in the next write.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	w = httpserver.NewLogWriter(w)
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.LogFormat == "text" {
@@ -178,6 +180,9 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 		Limits:        graph.DefaultLimits(),
 		Persisted:     persisted,
 		Logger:        logger,
+		// The compiled path's own checks are the executor's: off, it only
+		// costs CPU (kept as a switch should it ever need ruling out).
+		CompiledPredicts: cfg.CompiledPredicts,
 		Live: gqlhttp.LiveOptions{
 			Origins:         cfg.CORSOrigins,
 			MaxMessageBytes: limits.MaxBodyBytes,

@@ -142,8 +142,9 @@ run_mlapi() {
 	(cd "$dir" && env -i PATH="$PATH" HOME="$HOME" "$@" "$bin" user create --username mlapi-bench \
 		--email mlapi-bench@example.com <<<"$password") >/dev/null
 	start_server "$dir" "$@"
-	local clk before after out=$work/$name.json
+	local clk before after idle out=$work/$name.json
 	clk=$(getconf CLK_TCK)
+	idle=$(status_kb VmRSS)
 	before=$(cpu_ticks)
 	if ! "$bin" bench --url "$server_url" --connections "$CLIENTS" --duration "${duration_s}s" --warmup "${warmup_s}s" \
 		--username mlapi-bench --password "$password" --json >"$out"; then
@@ -167,6 +168,7 @@ run_mlapi() {
 		echo "cpu_us=$(awk -v t=$((after - before)) -v c="$clk" -v n="$sent" 'BEGIN { printf "%.0f", t / c * 1e6 / n }')"
 		echo "peak_mib=$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')"
 		echo "rss_mib=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')"
+		echo "idle_mib=$(awk -v k="$idle" 'BEGIN { printf "%.0f", k / 1024 }')"
 		echo "requests=$(json_value "$out" requests)"
 		echo "logged=$(json_value "$out" logged)"
 		echo "answered=$(json_value "$out" answered)"
@@ -280,9 +282,9 @@ $(date -u +%Y-%m-%d), $(nproc) CPUs ($cpu), $mem GiB of memory; $clients for $DU
 PostgreSQL $pg_version on the same machine, $(go version | cut -d' ' -f3); load average before the runs $load.${pgbench_note:+
 $pgbench_note}
 
-| run, $clients | requests/s | vs pgbench | p50 | p99 | server CPU per request | server RSS peak / after |
+| run, $clients | requests/s | vs pgbench | p50 | p99 | server CPU per request | server RSS idle / peak / after |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 | pgbench: the logging statement alone, one prediction a transaction | $(rate pgbench) | 1 | $(ms pgbench p50) | $(ms pgbench p99) | – | – |
-| \`mlapi bench\`, PostgreSQL | $(rate postgres) | $(ratio postgres) | $(ms postgres p50) | $(ms postgres p99) | $(result postgres cpu_us) µs | $(result postgres peak_mib) / $(result postgres rss_mib) MiB |
-| \`mlapi bench\`, SQLite | $(rate sqlite) | $(ratio sqlite) | $(ms sqlite p50) | $(ms sqlite p99) | $(result sqlite cpu_us) µs | $(result sqlite peak_mib) / $(result sqlite rss_mib) MiB |
+| \`mlapi bench\`, PostgreSQL | $(rate postgres) | $(ratio postgres) | $(ms postgres p50) | $(ms postgres p99) | $(result postgres cpu_us) µs | $(result postgres idle_mib) / $(result postgres peak_mib) / $(result postgres rss_mib) MiB |
+| \`mlapi bench\`, SQLite | $(rate sqlite) | $(ratio sqlite) | $(ms sqlite p50) | $(ms sqlite p99) | $(result sqlite cpu_us) µs | $(result sqlite idle_mib) / $(result sqlite peak_mib) / $(result sqlite rss_mib) MiB |
 EOF

@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mlapi/mlapi/internal/apperr"
+	"github.com/mlapi/mlapi/internal/lru"
 )
 
 const (
@@ -56,6 +57,7 @@ type Claims struct {
 	Generation int64
 	ExpiresAt  time.Time
 	IssuedAt   time.Time
+	notBefore  time.Time
 }
 
 // tokenClaims is the token's payload: the registered claims and gen.
@@ -72,7 +74,27 @@ type Tokens struct {
 	audience string
 	now      func() time.Time
 	parser   *jwt.Parser
+	// verified keeps the tokens that passed verify, by their exact text,
+	// with the window in which they pass again: a client sends the same
+	// token with every call, and checking its signature and decoding its
+	// claims each time costs more than the prediction it asks for.
+	verified *lru.Cache[verifiedToken]
 }
+
+// verifiedToken is a token that passed verify, and when it passes.
+type verifiedToken struct {
+	claims Claims
+	// from and until bound the moments it passes, leeway included: from
+	// its nbf and iat, until its exp.
+	from, until time.Time
+}
+
+// Bounds of the verified tokens kept: thousands of clients' tokens, each a
+// few hundred bytes.
+const (
+	verifiedCacheBytes = 4 << 20
+	verifiedEntryBytes = maxTokenLen + 256
+)
 
 // NewTokens checks cfg and returns a token issuer. A secret that
 // ValidateSecret refuses (shorter than MinSecretLen, a repeated character, a
@@ -91,6 +113,7 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 		issuer:   cmp.Or(cfg.Issuer, defaultTokenParty),
 		audience: cmp.Or(cfg.Audience, defaultTokenParty),
 		now:      cfg.Now,
+		verified: lru.New[verifiedToken](verifiedCacheBytes, verifiedEntryBytes),
 	}
 	if t.now == nil {
 		t.now = time.Now
@@ -143,15 +166,38 @@ func (t *Tokens) Issue(userID, generation int64) (string, time.Time, error) {
 // Verify checks token's signature and claims. Any failure is an
 // apperr.Unauthenticated error with the same message; the cause is wrapped
 // for the log.
+//
+// A token that passed is kept, by its exact text, and passes again without
+// the work while the clock is within its nbf, iat and exp (leeway
+// included); revocation is not Verify's to check (see Claims).
 func (t *Tokens) Verify(token string) (Claims, error) {
-	c, err := t.verify(token)
+	now := t.now()
+	if v, ok := t.verified.Get(token); ok && !now.Before(v.from) && now.Before(v.until) {
+		return v.claims, nil
+	}
+	c, from, err := t.verify(token)
 	if err != nil {
 		return Claims{}, apperr.Wrap(apperr.Unauthenticated, invalidToken, err)
 	}
+	t.verified.Add(token, verifiedToken{claims: c, from: from, until: c.ExpiresAt.Add(tokenLeeway)}, len(token)+256)
 	return c, nil
 }
 
-func (t *Tokens) verify(token string) (Claims, error) {
+// verify checks token in full, and returns its claims and the moment from
+// which it passes (its nbf and iat, less the leeway).
+func (t *Tokens) verify(token string) (Claims, time.Time, error) {
+	c, err := t.verifyClaims(token)
+	if err != nil {
+		return Claims{}, time.Time{}, err
+	}
+	from := c.IssuedAt
+	if c.notBefore.After(from) {
+		from = c.notBefore
+	}
+	return c, from.Add(-tokenLeeway), nil
+}
+
+func (t *Tokens) verifyClaims(token string) (Claims, error) {
 	if token == "" {
 		return Claims{}, errors.New("empty token")
 	}
@@ -194,7 +240,7 @@ func (t *Tokens) verify(token string) (Claims, error) {
 	}
 	return Claims{
 		UserID: id, ID: rc.ID, Generation: *tc.Generation,
-		ExpiresAt: rc.ExpiresAt.Time, IssuedAt: rc.IssuedAt.Time,
+		ExpiresAt: rc.ExpiresAt.Time, IssuedAt: rc.IssuedAt.Time, notBefore: rc.NotBefore.Time,
 	}, nil
 }
 

@@ -336,3 +336,64 @@ func BenchmarkVerifyToken(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifyRemembersOnlyWhatItChecked verifies a token once, so that it is
+// kept, then at moments around its validity window: the kept token must
+// pass and fail exactly when a full check (a Tokens that has never seen it)
+// does, and a token differing by one character must never pass.
+func TestVerifyRemembersOnlyWhatItChecked(t *testing.T) {
+	t.Parallel()
+	issued := testNow()
+	clock := issued
+	now := func() time.Time { return clock }
+	tok, err := NewTokens(TokenConfig{Secret: testSecret(), Now: now, TTL: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, exp, err := tok.Issue(7, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tok.Verify(token); err != nil {
+		t.Fatalf("Verify at issue: %v", err)
+	}
+	// A character inside the signature, whose every bit counts.
+	i := len(token) - 10
+	tampered := token[:i] + string("AB"[boolIndex(token[i] == 'A')]) + token[i+1:]
+	tests := []struct {
+		name string
+		at   time.Time
+		want bool
+	}{
+		{"halfway", issued.Add(5 * time.Minute), true},
+		{"at expiry, within the leeway", exp.Add(tokenLeeway - time.Second), true},
+		{"past expiry and leeway", exp.Add(tokenLeeway + time.Second), false},
+		{"before issue, within the leeway", issued.Add(-tokenLeeway + time.Second), true},
+		{"before issue, past the leeway", issued.Add(-tokenLeeway - time.Second), false},
+	}
+	for _, tt := range tests {
+		clock = tt.at
+		fresh, err := NewTokens(TokenConfig{Secret: testSecret(), Now: now, TTL: 10 * time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, full := fresh.Verify(token)
+		claims, kept := tok.Verify(token)
+		if (kept == nil) != tt.want || (full == nil) != tt.want {
+			t.Errorf("%s: kept token err %v, full check err %v; want passing %v", tt.name, kept, full, tt.want)
+		}
+		if kept == nil && (claims.UserID != 7 || claims.Generation != 5 || !claims.ExpiresAt.Equal(exp)) {
+			t.Errorf("%s: kept claims %+v", tt.name, claims)
+		}
+		if _, err := tok.Verify(tampered); err == nil {
+			t.Errorf("%s: a token with its last character changed passed", tt.name)
+		}
+	}
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -54,6 +54,9 @@ type Config struct {
 	// Retention is how long logged requests, responses and outcomes are
 	// kept; zero keeps them for good.
 	Retention time.Duration
+	// CompiledPredicts answers repeated predict documents without gqlgen's
+	// executor (graph.Options.CompiledPredicts).
+	CompiledPredicts bool
 }
 
 // setting is one flag with the environment variable that sets its default.
@@ -119,6 +122,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	str(&registerRate, setting{"register-rate", "REGISTER_RATE", "registerUser calls per client address (IPv6: per /64), as N/duration, or off"}, DefaultRegisterRate.String())
 	str(&trustedProxies, setting{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none"}, "")
 	duration(&cfg.HashWait, setting{"hash-wait", "HASH_WAIT", "how long a login waits for a password-hashing slot before TOO_MANY_REQUESTS"}, 500*time.Millisecond)
+	boolean(&cfg.CompiledPredicts, setting{"compiled-predicts", "COMPILED_PREDICTS", "answer a predict document the executor has answered before without it, with the same checks and answers"}, true)
 	str(&cfg.DebugAddr, setting{"debug-addr", "DEBUG_ADDR", "loopback address (127.0.0.1:6060) serving Go's profiles at /debug/pprof/; empty: none"}, "")
 	str(&retention, setting{"retention", "RETENTION", "delete logged requests, responses and outcomes older than this, in days (365d) or as a duration (720h), at least 1h; off: keep them"}, "off")
 	fs.Usage = func() {

@@ -26,7 +26,7 @@ func TestParse(t *testing.T) {
 			name: "defaults",
 			check: func(t *testing.T, c Config) {
 				if c.Addr != ":8080" || c.DatabaseURL != "" || c.TokenTTL != time.Hour || !c.GraphiQL || !c.App || !c.Introspection ||
-					c.CORSOrigins != nil || !c.PersistedQueries || c.TrustedDocuments != "" {
+					c.CORSOrigins != nil || !c.PersistedQueries || c.TrustedDocuments != "" || !c.CompiledPredicts || c.DebugAddr != "" {
 					t.Errorf("defaults: %+v", c)
 				}
 			},

@@ -265,12 +265,7 @@ func TestUsersPublishesAccountChanges(t *testing.T) {
 // once, and every Publish returns only after its own event is sent.
 func TestConcurrentPublishesAllArrive(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
-		databaseURL := storetest.URL(t, dialect)
-		subscriber := mustOpen(t, dialect, databaseURL)
-		publisher := subscriber
-		if dialect == store.Postgres {
-			publisher = mustOpen(t, dialect, databaseURL)
-		}
+		subscriber, publisher := subscriberAndPublisher(t, dialect)
 		// Fewer events than a subscription's buffer holds, so the reader
 		// below cannot fall behind far enough to be ended.
 		const userID, publishers, each = 7, 16, DefaultBuffer / 16
@@ -304,4 +299,35 @@ func TestConcurrentPublishesAllArrive(t *testing.T) {
 			t.Errorf("%d events arrived, want %d", len(seen), publishers*each)
 		}
 	})
+}
+
+// TestPostedEventsArriveInOrder: events posted one after another, without
+// waiting for the bus, reach another process's subscription, each once and
+// in the order posted.
+func TestPostedEventsArriveInOrder(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		subscriber, poster := subscriberAndPublisher(t, dialect)
+		const userID, events = 9, DefaultBuffer / 2
+		s := mustSubscribe(t, subscriber, userID)
+		for i := range events {
+			poster.Post(Event{Kind: RequestLogged, UserID: userID, RequestID: int64(i + 1)})
+		}
+		for i := range events {
+			if e := next(t, s); e != (Event{Kind: RequestLogged, UserID: userID, RequestID: int64(i + 1)}) {
+				t.Fatalf("event %d: got %+v", i+1, e)
+			}
+		}
+	})
+}
+
+// subscriberAndPublisher opens the Brokers of two processes on one new
+// database, or on SQLite, where only one process writes, one Broker twice.
+func subscriberAndPublisher(t *testing.T, dialect string) (subscriber, publisher *Broker) {
+	t.Helper()
+	databaseURL := storetest.URL(t, dialect)
+	subscriber = mustOpen(t, dialect, databaseURL)
+	if dialect != store.Postgres {
+		return subscriber, subscriber
+	}
+	return subscriber, mustOpen(t, dialect, databaseURL)
 }

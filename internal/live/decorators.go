@@ -9,10 +9,11 @@ import (
 	"github.com/mlapi/mlapi/internal/store"
 )
 
-// PredictionLog returns log, publishing RequestLogged for every prediction
+// PredictionLog returns log, posting RequestLogged for every prediction
 // (refusals included) once LogPrediction has returned, which is after its
-// commit. A failed publication is logged, not returned: the prediction is
-// committed and its answer stands.
+// commit. The answer does not wait for the event: the prediction is
+// committed and its answer stands whether or not a subscriber hears of it,
+// and on PostgreSQL the NOTIFY is a round trip of its own.
 func (b *Broker) PredictionLog(log prediction.Log) prediction.Log {
 	return publishingLog{Log: log, b: b}
 }
@@ -25,7 +26,7 @@ type publishingLog struct {
 func (l publishingLog) LogPrediction(ctx context.Context, entry store.PredictionLog) (store.LoggedPrediction, error) {
 	logged, err := l.Log.LogPrediction(ctx, entry)
 	if err == nil {
-		l.b.publishLogged(ctx, Event{Kind: RequestLogged, UserID: entry.UserID, RequestID: logged.RequestID})
+		l.b.Post(Event{Kind: RequestLogged, UserID: entry.UserID, RequestID: logged.RequestID})
 	}
 	return logged, err
 }

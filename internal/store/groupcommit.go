@@ -17,7 +17,8 @@ import (
 // predictions that arrive while a write is running together, in the next
 // write: one statement on PostgreSQL, one transaction on SQLite, one commit
 // either way. A prediction that finds no write running is written at once,
-// so a lone client waits for nothing but its own write.
+// by its own caller, so a lone client waits for nothing but its own write:
+// no other goroutine has to be woken, twice, on its way.
 
 const (
 	// maxLogBatch bounds how many predictions one write carries. Every
@@ -88,7 +89,9 @@ type logWriterHooks struct {
 
 // logWriter collects the predictions in flight and writes them in batches.
 // While no write is running there is no goroutine: the first item to find
-// none starts one, which writes batch after batch until the queue is empty.
+// none is written by its caller, and the items that queue meanwhile by a
+// goroutine it starts, which writes batch after batch until the queue is
+// empty.
 type logWriter struct {
 	write writeLogsFunc
 	hooks logWriterHooks
@@ -123,13 +126,21 @@ func (w *logWriter) log(ctx context.Context, it *logItem) (LoggedPrediction, err
 	it.createdAt = now()
 	it.deadline, _ = ctx.Deadline()
 	it.done = make(chan struct{})
-	w.queue = append(w.queue, it)
-	queued := len(w.queue)
 	if !w.running {
+		// The queue is empty (it is never without a writer): write it now.
 		w.running = true
 		w.done.Add(1)
-		go w.run()
+		w.mu.Unlock()
+		if w.hooks.queued != nil {
+			w.hooks.queued(1)
+		}
+		w.writeBatch([]*logItem{it})
+		close(it.done)
+		w.handOff()
+		return it.result.logged, it.result.err
 	}
+	w.queue = append(w.queue, it)
+	queued := len(w.queue)
 	w.mu.Unlock()
 	if w.hooks.queued != nil {
 		w.hooks.queued(queued)
@@ -149,6 +160,19 @@ func (w *logWriter) log(ctx context.Context, it *logItem) (LoggedPrediction, err
 	w.mu.Unlock()
 	<-it.done
 	return it.result.logged, it.result.err
+}
+
+// handOff ends a caller's own write: the items queued meanwhile go to a
+// writing goroutine, or, with none, the writer stops.
+func (w *logWriter) handOff() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) == 0 {
+		w.running = false
+		w.done.Done()
+		return
+	}
+	go w.run()
 }
 
 // run writes the queue in batches of at most maxLogBatch until it is empty.

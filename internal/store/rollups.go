@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // The history's figures are also kept as they are written (migration
@@ -177,20 +177,7 @@ func (db *DB) sumSegments(ctx context.Context, userID int64, ranges [][2]int64) 
 	}
 	var rows []figuresRow
 	if db.dialect == Postgres {
-		// The planner's estimate of the lateral reads is far above what
-		// they cost (a few rows each, by the key), enough to have the
-		// statement compiled first (JIT), which takes longer than running it.
-		opts := &sql.TxOptions{ReadOnly: true}
-		err := db.ro.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
-				return err
-			}
-			seg := tx.NewSelect().TableExpr(
-				"unnest(CAST(? AS integer[]), CAST(? AS integer[]), CAST(? AS bigint[]), CAST(? AS bigint[])) AS seg (column1, column2, column3, column4)",
-				pgdialect.Array(buckets), pgdialect.Array(grains), pgdialect.Array(froms), pgdialect.Array(tos))
-			return sumSegmentsQuery(seg, db.dialect, userID).Scan(ctx, &rows)
-		})
-		if err != nil {
+		if err := db.sumSegmentsPostgres(ctx, userID, buckets, grains, froms, tos, &rows); err != nil {
 			return nil, classify(fmt.Errorf("history rollups: %w", err))
 		}
 		return rows, nil
@@ -207,35 +194,59 @@ func (db *DB) sumSegments(ctx context.Context, userID int64, ranges [][2]int64) 
 	}
 	values.WriteString(") AS seg")
 	seg := db.ro.NewSelect().TableExpr(values.String(), args...)
-	if err := sumSegmentsQuery(seg, db.dialect, userID).Scan(ctx, &rows); err != nil {
+	if err := sumSegmentsQuery(seg, userID).Scan(ctx, &rows); err != nil {
 		return nil, classify(fmt.Errorf("history rollups: %w", err))
 	}
 	return rows, nil
 }
 
-// sumSegmentsQuery completes sumSegments's statement, whose first table,
-// seg, lists the segments: (bucket, grain, from, to) as column1 to column4.
-func sumSegmentsQuery(q *bun.SelectQuery, dialect string, userID int64) *bun.SelectQuery {
-	if dialect == Postgres {
-		// Each segment reads its rollups by the primary key and adds them
-		// up (LATERAL), and the segments' sums are added per range: left
-		// to choose, the planner compares every rollup with every segment.
-		q = q.Join(`CROSS JOIN LATERAL (SELECT SUM(requests) AS requests, SUM(ok) AS ok, SUM(refused) AS refused,
-				SUM(positives) AS positives, SUM(sum_prob) AS sum_prob, MIN(min_prob) AS min_prob,
-				MAX(max_prob) AS max_prob, MIN(first_created) AS first_created, MAX(last_created) AS last_created
-				FROM history_rollups AS r WHERE r.user_id = ? AND r.grain = seg.column2
-				AND r.bucket_start >= seg.column3 AND r.bucket_start < seg.column4) AS r`, userID).
-			Where("r.requests IS NOT NULL")
-	} else {
-		// SQLite loops over the segments, the first table, and reads
-		// each one's rollups by the primary key.
-		q = q.Join("CROSS JOIN history_rollups AS r").
-			Where("r.user_id = ?", userID).
-			Where("r.grain = seg.column2").
-			Where("r.bucket_start >= seg.column3").
-			Where("r.bucket_start < seg.column4")
+// sumSegmentsPostgres is sumSegments's statement on PostgreSQL. Each
+// segment reads its rollups by the primary key and adds them up (LATERAL),
+// and the segments' sums are added per range: left to choose, the planner
+// compares every rollup with every segment. Its text never changes, so it
+// goes to pgx with its arrays as binary parameters, prepared once per
+// connection: a day's buckets over two years in a zone at a half-hour
+// offset are thousands of segments, and parsing them as literals and
+// planning afresh took longer than the reads.
+func (db *DB) sumSegmentsPostgres(ctx context.Context, userID int64, buckets, grains []int32, froms, tos []int64, out *[]figuresRow) error {
+	rows, err := db.ro.DB.QueryContext(ctx, sumSegmentsPostgresSQL, pgx.QueryExecModeCacheStatement, buckets, grains, froms, tos, userID)
+	if err != nil {
+		return err
 	}
-	return q.ColumnExpr("seg.column1 AS bucket").ColumnExpr(rollupFigures).
+	defer rows.Close()
+	for rows.Next() {
+		var r figuresRow
+		var first, last sql.NullTime
+		if err := rows.Scan(&r.Bucket, &r.Requests, &r.OK, &r.Refused, &r.Positives, &r.Sum, &r.Min, &r.Max, &first, &last); err != nil {
+			return err
+		}
+		r.First.Time, r.Last.Time = first.Time, last.Time
+		*out = append(*out, r)
+	}
+	return rows.Err()
+}
+
+const sumSegmentsPostgresSQL = `SELECT seg.bucket, ` + rollupFigures + `
+FROM unnest($1::integer[], $2::integer[], $3::bigint[], $4::bigint[]) AS seg (bucket, grain, lo, hi)
+CROSS JOIN LATERAL (SELECT SUM(requests) AS requests, SUM(ok) AS ok, SUM(refused) AS refused,
+		SUM(positives) AS positives, SUM(sum_prob) AS sum_prob, MIN(min_prob) AS min_prob,
+		MAX(max_prob) AS max_prob, MIN(first_created) AS first_created, MAX(last_created) AS last_created
+	FROM history_rollups AS r WHERE r.user_id = $5 AND r.grain = seg.grain
+		AND r.bucket_start >= seg.lo AND r.bucket_start < seg.hi) AS r
+WHERE r.requests IS NOT NULL
+GROUP BY seg.bucket ORDER BY seg.bucket`
+
+// sumSegmentsQuery completes sumSegments's statement on SQLite, whose
+// first table, seg, lists the segments: (bucket, grain, from, to) as
+// column1 to column4. SQLite loops over the segments and reads each one's
+// rollups by the primary key.
+func sumSegmentsQuery(q *bun.SelectQuery, userID int64) *bun.SelectQuery {
+	return q.Join("CROSS JOIN history_rollups AS r").
+		Where("r.user_id = ?", userID).
+		Where("r.grain = seg.column2").
+		Where("r.bucket_start >= seg.column3").
+		Where("r.bucket_start < seg.column4").
+		ColumnExpr("seg.column1 AS bucket").ColumnExpr(rollupFigures).
 		GroupExpr("seg.column1").OrderExpr("seg.column1")
 }
 

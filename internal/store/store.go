@@ -143,6 +143,13 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 	// second round trip and churning the statement cache; the simple protocol
 	// sends it in one message.
 	config.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	// Every statement here reads or writes a few rows by an index, where
+	// the planner's estimates can still pass jit_above_cost (the rollups'
+	// LATERAL reads did), and compiling a plan takes longer than running it.
+	// A URL that sets jit itself is obeyed.
+	if _, set := config.RuntimeParams["jit"]; !set {
+		config.RuntimeParams["jit"] = "off"
+	}
 	sqldb := stdlib.OpenDB(*config)
 	conns := opts.MaxOpenConns
 	if conns <= 0 {

@@ -326,3 +326,32 @@ func TestRecoversFromDroppedConnections(t *testing.T) {
 		t.Fatalf("still failing after %d attempts: %v", attempts, err)
 	}
 }
+
+// TestPostgresPlansWithoutJIT: the pool's connections run with jit off,
+// unless the URL says otherwise.
+func TestPostgresPlansWithoutJIT(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		t.Skip("TEST_DATABASE_URL is not set")
+	}
+	base := storetest.OpenPostgresURL(t)
+	separator := "?"
+	if strings.Contains(base, "?") {
+		separator = "&"
+	}
+	for _, tt := range []struct{ url, want string }{
+		{base, "off"},
+		{base + separator + "jit=on", "on"},
+	} {
+		db, err := store.Open(t.Context(), tt.url, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jit string
+		err = store.Reader(db).QueryRowContext(t.Context(), "SHOW jit").Scan(&jit)
+		db.Close()
+		if err != nil || jit != tt.want {
+			t.Errorf("%s: jit %q (%v), want %q", store.Redact(tt.url), jit, err, tt.want)
+		}
+	}
+}
