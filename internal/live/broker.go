@@ -85,8 +85,9 @@ func (o Options) withDefaults() Options {
 // Broker, this one included.
 type bus interface {
 	publish(ctx context.Context, e Event) error
-	// post sends e without waiting for it to be sent; failures are logged.
-	post(e Event)
+	// announcesLogged reports whether the database itself announces every
+	// logged request (RequestLogged) on the bus.
+	announcesLogged() bool
 	close()
 }
 
@@ -148,12 +149,6 @@ func (b *Broker) Publish(ctx context.Context, e Event) error {
 	defer cancel()
 	return b.bus.publish(ctx, e)
 }
-
-// Post sends e to every process's subscriptions of its user, without
-// waiting for the bus: call it only once what e names is committed. The
-// events of one process reach subscribers in the order posted; one the bus
-// could not carry is logged, not returned.
-func (b *Broker) Post(e Event) { b.bus.post(e) }
 
 // publishLogged publishes e, logging a failure instead of returning it:
 // what e names is committed and answered, whether or not a subscriber
@@ -245,7 +240,7 @@ func (l localBus) publish(_ context.Context, e Event) error {
 	return nil
 }
 
-func (l localBus) post(e Event) { l.b.deliver(e) }
+func (localBus) announcesLogged() bool { return false }
 
 func (localBus) close() {}
 

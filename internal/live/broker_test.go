@@ -265,7 +265,7 @@ func TestUsersPublishesAccountChanges(t *testing.T) {
 // once, and every Publish returns only after its own event is sent.
 func TestConcurrentPublishesAllArrive(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
-		subscriber, publisher := subscriberAndPublisher(t, dialect)
+		subscriber, publisher := subscriberAndPublisher(t, dialect, storetest.URL(t, dialect))
 		// Fewer events than a subscription's buffer holds, so the reader
 		// below cannot fall behind far enough to be ended.
 		const userID, publishers, each = 7, 16, DefaultBuffer / 16
@@ -300,31 +300,50 @@ func TestConcurrentPublishesAllArrive(t *testing.T) {
 		}
 	})
 }
-
-// TestPostedEventsArriveInOrder: events posted one after another, without
-// waiting for the bus, reach another process's subscription, each once and
-// in the order posted.
-func TestPostedEventsArriveInOrder(t *testing.T) {
+// TestLoggedPredictionsAreAnnounced logs predictions through the prediction
+// log a Broker returns, in one process, and watches another process's
+// subscription: every logged request arrives, once and in order, refused
+// inputs included. On PostgreSQL the database announces each one itself,
+// in the transaction that logs it (migration 20261126000010).
+func TestLoggedPredictionsAreAnnounced(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
-		subscriber, poster := subscriberAndPublisher(t, dialect)
-		const userID, events = 9, DefaultBuffer / 2
-		s := mustSubscribe(t, subscriber, userID)
-		for i := range events {
-			poster.Post(Event{Kind: RequestLogged, UserID: userID, RequestID: int64(i + 1)})
+		databaseURL := storetest.URL(t, dialect)
+		db := openDB(t, databaseURL)
+		user, err := db.CreateUser(t.Context(), store.NewUser{Username: "ada", Email: "ada@example.com", PasswordHash: "x"})
+		if err != nil {
+			t.Fatal(err)
 		}
-		for i := range events {
-			if e := next(t, s); e != (Event{Kind: RequestLogged, UserID: userID, RequestID: int64(i + 1)}) {
-				t.Fatalf("event %d: got %+v", i+1, e)
+		subscriber, writer := subscriberAndPublisher(t, dialect, databaseURL)
+		s := mustSubscribe(t, subscriber, user.ID)
+		log := writer.PredictionLog(db)
+		prob, yhat, code := 0.5, 1, "BAD_USER_INPUT"
+		var want []int64
+		for i := range DefaultBuffer / 2 {
+			entry := store.PredictionLog{UserID: user.ID, Input: []byte(`{"age": 60}`), ModelVersion: "v1"}
+			if i%5 == 4 {
+				entry.Output, entry.Status, entry.ErrorCode = []byte(`{"error": {}}`), store.StatusInvalidInput, &code
+			} else {
+				entry.Output, entry.Status, entry.YhatProb, entry.Yhat = []byte(`{}`), store.StatusOK, &prob, &yhat
+			}
+			logged, err := log.LogPrediction(t.Context(), entry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, logged.RequestID)
+		}
+		for i, id := range want {
+			if e := next(t, s); e != (Event{Kind: RequestLogged, UserID: user.ID, RequestID: id}) {
+				t.Fatalf("event %d: got %+v, want request %d", i, e, id)
 			}
 		}
 	})
 }
 
-// subscriberAndPublisher opens the Brokers of two processes on one new
-// database, or on SQLite, where only one process writes, one Broker twice.
-func subscriberAndPublisher(t *testing.T, dialect string) (subscriber, publisher *Broker) {
+// subscriberAndPublisher opens the Brokers of two processes on the database
+// at databaseURL, or on SQLite, where only one process writes, one Broker
+// twice.
+func subscriberAndPublisher(t *testing.T, dialect, databaseURL string) (subscriber, publisher *Broker) {
 	t.Helper()
-	databaseURL := storetest.URL(t, dialect)
 	subscriber = mustOpen(t, dialect, databaseURL)
 	if dialect != store.Postgres {
 		return subscriber, subscriber

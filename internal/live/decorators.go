@@ -9,12 +9,18 @@ import (
 	"github.com/mlapi/mlapi/internal/store"
 )
 
-// PredictionLog returns log, posting RequestLogged for every prediction
-// (refusals included) once LogPrediction has returned, which is after its
-// commit. The answer does not wait for the event: the prediction is
-// committed and its answer stands whether or not a subscriber hears of it,
-// and on PostgreSQL the NOTIFY is a round trip of its own.
+// PredictionLog returns log, with RequestLogged published for every
+// prediction (refusals included) once it is committed. On PostgreSQL the
+// database announces each logged request itself, in the transaction that
+// logs it (migration 20261126000010), so log is returned as it is: a NOTIFY
+// of the process's own would be one more statement, and one more commit,
+// per prediction. Elsewhere the event is published once LogPrediction has
+// returned; a failed publication is logged, not returned: the prediction
+// is committed and its answer stands.
 func (b *Broker) PredictionLog(log prediction.Log) prediction.Log {
+	if b.bus.announcesLogged() {
+		return log
+	}
 	return publishingLog{Log: log, b: b}
 }
 
@@ -26,7 +32,7 @@ type publishingLog struct {
 func (l publishingLog) LogPrediction(ctx context.Context, entry store.PredictionLog) (store.LoggedPrediction, error) {
 	logged, err := l.Log.LogPrediction(ctx, entry)
 	if err == nil {
-		l.b.Post(Event{Kind: RequestLogged, UserID: entry.UserID, RequestID: logged.RequestID})
+		l.b.publishLogged(ctx, Event{Kind: RequestLogged, UserID: entry.UserID, RequestID: logged.RequestID})
 	}
 	return logged, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -49,22 +48,13 @@ type pgBus struct {
 	mu      sync.Mutex
 	queue   []notification
 	running bool
-	// timeout bounds a NOTIFY started by post.
-	timeout time.Duration
-	logger  *slog.Logger
 }
 
 // notification is one event waiting for its NOTIFY.
 type notification struct {
 	payload string
-	// done gets the outcome; nil for a posted event, whose failure is logged.
-	done chan error
+	done    chan error
 }
-
-// maxPosted bounds the posted events waiting for a NOTIFY: past it, while
-// the database is slow or away, new ones are dropped (and counted in the
-// log) rather than held.
-const maxPosted = 10000
 
 // maxNotifyBatch bounds the events one NOTIFY statement carries.
 const maxNotifyBatch = 256
@@ -85,7 +75,7 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*Broke
 	}
 	b := newBroker(opts)
 	listenCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	bus := &pgBus{pool: pool, cancel: cancel, done: make(chan struct{}), timeout: b.opts.PublishTimeout, logger: b.opts.Logger}
+	bus := &pgBus{pool: pool, cancel: cancel, done: make(chan struct{})}
 	b.bus = bus
 	ready := make(chan error, 1)
 	go func() {
@@ -114,45 +104,23 @@ func (p *pgBus) publish(ctx context.Context, e Event) error {
 		return err
 	}
 	n := notification{payload: string(payload), done: make(chan error, 1)}
-	timeout := p.timeout
-	if deadline, ok := ctx.Deadline(); ok {
-		timeout = time.Until(deadline)
+	p.mu.Lock()
+	p.queue = append(p.queue, n)
+	if !p.running {
+		p.running = true
+		timeout := DefaultPublishTimeout
+		if deadline, ok := ctx.Deadline(); ok {
+			timeout = time.Until(deadline)
+		}
+		go p.notifyAll(timeout)
 	}
-	p.enqueue(n, timeout)
+	p.mu.Unlock()
 	select {
 	case err := <-n.done:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// post queues e for the next NOTIFY and returns.
-func (p *pgBus) post(e Event) {
-	payload, err := json.Marshal(e)
-	if err != nil {
-		p.logger.Warn("live event not published", "kind", e.Kind, "err", err)
-		return
-	}
-	if !p.enqueue(notification{payload: string(payload)}, p.timeout) {
-		p.logger.Warn("live event not published: too many waiting for the database", "kind", e.Kind, "waiting", maxPosted)
-	}
-}
-
-// enqueue queues n and starts a NOTIFY unless one is running; it refuses a
-// posted event past maxPosted.
-func (p *pgBus) enqueue(n notification, timeout time.Duration) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if n.done == nil && len(p.queue) >= maxPosted {
-		return false
-	}
-	p.queue = append(p.queue, n)
-	if !p.running {
-		p.running = true
-		go p.notifyAll(timeout)
-	}
-	return true
 }
 
 // notifyAll sends the queued events, a statement at a time, until the
@@ -176,19 +144,15 @@ func (p *pgBus) notifyAll(timeout time.Duration) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		_, err := p.pool.Exec(ctx, "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS e (payload, n) ORDER BY n", channel, payloads)
 		cancel()
-		posted := 0
 		for _, n := range batch {
-			if n.done == nil {
-				posted++
-				continue
-			}
 			n.done <- err
-		}
-		if err != nil && posted > 0 {
-			p.logger.Warn("live events not published", "events", posted, "err", err)
 		}
 	}
 }
+
+// announcesLogged: a trigger on requests NOTIFYs channel (migration
+// 20261126000010).
+func (p *pgBus) announcesLogged() bool { return true }
 
 func (p *pgBus) close() {
 	p.cancel()

@@ -1,0 +1,3 @@
+DROP TRIGGER requests_announce ON requests;
+--bun:split
+DROP FUNCTION announce_logged_requests();
