@@ -44,11 +44,18 @@ type Service struct {
 	model   Model
 	log     Log
 	version string
+	// features are the model's feature names, in its order; never modified.
+	features []string
 }
 
 // NewService returns a Service answering with m and logging to log.
 func NewService(m Model, log Log) *Service {
-	return &Service{model: m, log: log, version: m.Info().Version}
+	info := m.Info()
+	features := make([]string, len(info.Features))
+	for i, f := range info.Features {
+		features[i] = f.Name
+	}
+	return &Service{model: m, log: log, version: info.Version, features: features}
 }
 
 // Result is a logged prediction. The explanation is computed on first use
@@ -88,12 +95,7 @@ func (r *Result) Explanation() model.Explanation {
 // FeatureNames lists the model's features in the order of
 // Explanation().Contributions.
 func (s *Service) FeatureNames() []string {
-	features := s.model.Info().Features
-	names := make([]string, len(features))
-	for i, f := range features {
-		names[i] = f.Name
-	}
-	return names
+	return slices.Clone(s.features)
 }
 
 // Predict validates input (keyed by the model's feature names), predicts,
@@ -113,7 +115,7 @@ func (s *Service) Predict(ctx context.Context, userID int64, input map[string]an
 // by MaxStoredInput, so the log shows 130.00001 where the client sent it,
 // whatever input holds.
 func (s *Service) PredictReceived(ctx context.Context, userID int64, input, received map[string]any) (*Result, error) {
-	names := s.FeatureNames()
+	names := s.features
 	logged := encodeReceived(received, names)
 	features, validationErr := s.model.Validate(input)
 	if validationErr != nil {
@@ -194,7 +196,7 @@ func (s *Service) RefuseReceived(ctx context.Context, userID int64, input, recei
 	slices.SortFunc(found, func(a, b model.FieldError) int {
 		return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(string(a.Reason), string(b.Reason)))
 	})
-	return s.logRefusal(ctx, userID, encodeReceived(received, s.FeatureNames()), &model.ValidationError{Fields: found})
+	return s.logRefusal(ctx, userID, encodeReceived(received, s.features), &model.ValidationError{Fields: found})
 }
 
 // seedOutput is the Python app's response body, kept as responses.output so

@@ -123,6 +123,15 @@ func appendBounded(b []byte, v any) []byte {
 // not a web page); a value JSON cannot hold is written as a string.
 func appendJSON(b []byte, v any) []byte {
 	switch v := v.(type) {
+	case bool:
+		return strconv.AppendBool(b, v)
+	case string:
+		if plainText(v) {
+			// Nothing to escape: what the encoder would write.
+			b = append(b, '"')
+			b = append(b, v...)
+			return append(b, '"')
+		}
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return appendString(b, strconv.FormatFloat(v, 'g', -1, 64))
@@ -143,6 +152,18 @@ func appendJSON(b []byte, v any) []byte {
 
 func appendString(b []byte, s string) []byte {
 	return appendJSON(b, s)
+}
+
+// plainText reports whether s is printable ASCII that JSON writes as it is:
+// no quote, backslash or control character. Feature names and most values
+// are, and are written without an encoder.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // isJSONNumber reports whether s is a number as JSON writes one, which a

@@ -1,6 +1,7 @@
 package prediction
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -151,5 +152,26 @@ func TestEncodeReceivedBoundsEscapedText(t *testing.T) {
 	}
 	if !json.Valid(out) {
 		t.Errorf("stored input is not JSON: %s", out)
+	}
+}
+
+// TestAppendJSONWritesWhatTheEncoderWrites: the values written without an
+// encoder come out exactly as encoding/json (without HTML escaping) writes
+// them.
+func TestAppendJSONWritesWhatTheEncoderWrites(t *testing.T) {
+	t.Parallel()
+	for _, v := range []any{
+		true, false, "", "age", "serum_creatinine", "a b~!#$%&'()*+,-./:;<=>?@[]^_`{|}", `say "hi"`, `back\slash`,
+		"tab\there", "line\nbreak", "\x7f", "é", "\u2028", "<script>", string([]byte{0xff}),
+	} {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(appendJSON(nil, v)), strings.TrimSuffix(buf.String(), "\n"); got != want {
+			t.Errorf("appendJSON(%q) = %s, want %s", v, got, want)
+		}
 	}
 }
