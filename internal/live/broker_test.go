@@ -300,6 +300,7 @@ func TestConcurrentPublishesAllArrive(t *testing.T) {
 		}
 	})
 }
+
 // TestLoggedPredictionsAreAnnounced logs predictions through the prediction
 // log a Broker returns, in one process, and watches another process's
 // subscription: every logged request arrives, once and in order, refused
