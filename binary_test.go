@@ -56,21 +56,30 @@ func TestBinaryEmbeddedDefault(t *testing.T) {
 	}
 
 	// The token and the history survive a restart. This time the profiles
-	// are served too: on their own address, never on the API's.
-	again := start(t, dir, "DEBUG_ADDR=127.0.0.1:0")
+	// and the metrics are served too: each on its own address, never on
+	// the API's.
+	again := start(t, dir, "DEBUG_ADDR=127.0.0.1:0", "METRICS_ADDR=127.0.0.1:0")
 	if n := again.historyCount(t, token); n != 1 {
 		t.Errorf("after restart: %d requests in the history, want 1", n)
 	}
-	m := regexp.MustCompile(`msg="serving profiles" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(again.logs.String())
-	if m == nil {
-		t.Fatalf("DEBUG_ADDR set: no profile listener logged:\n%s", again.logs.String())
+	listening := func(what string) string {
+		m := regexp.MustCompile(`msg="serving ` + what + `" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(again.logs.String())
+		if m == nil {
+			t.Fatalf("no %s listener logged:\n%s", what, again.logs.String())
+		}
+		return "http://" + m[1]
 	}
+	profiles, metrics := listening("profiles"), listening("metrics")
 	for _, tc := range []struct {
 		url  string
 		want int
+		says string
 	}{
-		{"http://" + m[1] + "/debug/pprof/goroutine?debug=1", http.StatusOK},
-		{again.base + "/debug/pprof/goroutine?debug=1", http.StatusNotFound},
+		{profiles + "/debug/pprof/goroutine?debug=1", http.StatusOK, "goroutine profile"},
+		{again.base + "/debug/pprof/goroutine?debug=1", http.StatusNotFound, ""},
+		{metrics + "/metrics", http.StatusOK, `mlapi_http_requests_total{code="none",operation="query/me",path="/query",status="2xx"} 1`},
+		{again.base + "/metrics", http.StatusNotFound, ""},
+		{metrics + "/debug/pprof/goroutine?debug=1", http.StatusNotFound, ""},
 	} {
 		resp, err := http.Get(tc.url)
 		if err != nil {
@@ -78,8 +87,8 @@ func TestBinaryEmbeddedDefault(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != tc.want || (tc.want == http.StatusOK && !strings.Contains(string(body), "goroutine profile")) {
-			t.Errorf("GET %s: %d, want %d", tc.url, resp.StatusCode, tc.want)
+		if resp.StatusCode != tc.want || !strings.Contains(string(body), tc.says) {
+			t.Errorf("GET %s: %d, want %d saying %s", tc.url, resp.StatusCode, tc.want, tc.says)
 		}
 	}
 	// A header larger than the server's limit is refused before any handler,

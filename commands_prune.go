@@ -40,7 +40,7 @@ func pruneCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	// Migrated, as the server would be: the prune reads by the index a
 	// migration adds.
-	db, err := openDatabase(ctx, config.Config{DatabaseURL: *databaseURL, DBMaxConns: 2})
+	db, err := openDatabase(ctx, config.Config{DatabaseURL: *databaseURL, DBMaxConns: 2}, nil)
 	if err != nil {
 		return err
 	}

@@ -351,6 +351,8 @@ type testAPI struct {
 	tables *sql.DB // the database on connections of its own, as an operator inspects it
 	logs   *syncBuffer
 	live   *live.Broker // the subscriptions, for tests to wait on
+	// metrics serves /metrics, as METRICS_ADDR would.
+	metrics http.Handler
 }
 
 // newTestAPI starts the API on a fresh database of dialect, its
@@ -380,7 +382,7 @@ func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *t
 	})
 	return &testAPI{
 		endpoint: endpoint{base: server.URL, client: server.Client()},
-		server:   server, db: a.db, url: databaseURL, tables: tables, logs: logs, live: a.live,
+		server:   server, db: a.db, url: databaseURL, tables: tables, logs: logs, live: a.live, metrics: a.metrics,
 	}
 }
 

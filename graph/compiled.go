@@ -238,7 +238,7 @@ func (c *compiledPredicts) Answer(ctx context.Context, params *graphql.RawParams
 	if !ok {
 		return nil, withPrecomputedPredict(ctx, outcome)
 	}
-	annotateOperation(ctx, ast.Mutation, plan.operationName, nil)
+	annotateOperation(ctx, ast.Mutation, "predict", plan.operationName, nil)
 	return &graphql.Response{Data: data}, ctx
 }
 
@@ -314,14 +314,21 @@ func precomputedPredict(ctx context.Context) (*predictOutcome, bool) {
 	return outcome, ok
 }
 
-// annotateOperation adds the operation and its errors' codes to the
-// request's log line.
-func annotateOperation(ctx context.Context, kind ast.Operation, name string, errs gqlerror.List) {
+// annotateOperation adds the operation (its type, first root field and
+// name) and its errors' codes to the request's log line, which the metrics
+// read too.
+func annotateOperation(ctx context.Context, kind ast.Operation, field, name string, errs gqlerror.List) {
+	// One call: each takes the annotations' lock.
+	var attrs [4]slog.Attr
+	notes := attrs[:0]
 	if kind != "" {
-		httpserver.Annotate(ctx, slog.String("op_type", string(kind)))
+		notes = append(notes, slog.String(httpserver.OperationTypeKey, string(kind)))
+	}
+	if field != "" {
+		notes = append(notes, slog.String(httpserver.RootFieldKey, field))
 	}
 	if name != "" {
-		httpserver.Annotate(ctx, slog.String("op", name))
+		notes = append(notes, slog.String("op", name))
 	}
 	if len(errs) > 0 {
 		codes := make([]string, 0, len(errs))
@@ -329,6 +336,9 @@ func annotateOperation(ctx context.Context, kind ast.Operation, name string, err
 			code, _ := e.Extensions["code"].(string)
 			codes = append(codes, code)
 		}
-		httpserver.Annotate(ctx, slog.Any("error_codes", codes))
+		notes = append(notes, slog.Any(httpserver.ErrorCodesKey, codes))
+	}
+	if len(notes) > 0 {
+		httpserver.Annotate(ctx, notes...)
 	}
 }

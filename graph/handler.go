@@ -262,14 +262,15 @@ func annotateLog(ctx context.Context, next graphql.ResponseHandler) *graphql.Res
 		return resp
 	}
 	var kind ast.Operation
-	var name string
+	var field, name string
 	if graphql.HasOperationContext(ctx) {
 		op := graphql.GetOperationContext(ctx)
 		if op.Operation != nil {
 			kind = op.Operation.Operation
+			field = rootField(op.Operation.SelectionSet, 0)
 		}
 		name = op.OperationName
 	}
-	annotateOperation(ctx, kind, name, resp.Errors)
+	annotateOperation(ctx, kind, field, name, resp.Errors)
 	return resp
 }

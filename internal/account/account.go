@@ -35,6 +35,7 @@ type Service struct {
 	tokens    *auth.Tokens
 	attempts  *auth.AttemptLimiter
 	clients   *clientLimits // per client address; nil: none (limits.go)
+	observer  Observer      // nil: none (observer.go)
 }
 
 // NewService returns a Service using the given storage and credentials.
@@ -55,6 +56,14 @@ func NewService(users Users, passwords *auth.Passwords, tokens *auth.Tokens, att
 // Register creates an enabled user with the "user" role, within the
 // caller's address limits.
 func (s *Service) Register(ctx context.Context, r Registration) (store.User, error) {
+	user, err := s.register(ctx, r)
+	if s.observer != nil {
+		s.observer.ObserveRegistration(resultOf(err))
+	}
+	return user, err
+}
+
+func (s *Service) register(ctx context.Context, r Registration) (store.User, error) {
 	done, err := s.clients.admit(ctx, opRegister)
 	if err != nil {
 		return store.User{}, err
@@ -75,6 +84,14 @@ var errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid username or 
 // IssueToken checks a username and password and issues an access token. An
 // unknown user and a wrong password get the same answer after the same work.
 func (s *Service) IssueToken(ctx context.Context, username, password string) (Token, error) {
+	token, err := s.issueToken(ctx, username, password)
+	if s.observer != nil {
+		s.observer.ObserveLogin(resultOf(err))
+	}
+	return token, err
+}
+
+func (s *Service) issueToken(ctx context.Context, username, password string) (Token, error) {
 	done, err := s.clients.admit(ctx, opLogin)
 	if err != nil {
 		return Token{}, err
@@ -87,7 +104,7 @@ func (s *Service) IssueToken(ctx context.Context, username, password string) (To
 		return Token{}, errBadCredentials
 	}
 	if !s.attempts.Allow(strings.ToLower(username)) {
-		return Token{}, apperr.New(apperr.TooManyRequests, "too many login attempts for this user, try again in a minute")
+		return Token{}, errUsernameThrottled
 	}
 	if auth.ValidatePassword(password) != nil {
 		return Token{}, errBadCredentials

@@ -116,8 +116,8 @@ func (c *clientLimits) admit(ctx context.Context, op costlyOp) (done func(), err
 	if limiter != nil {
 		if ok, retry := limiter.Attempt(key); !ok {
 			c.tarpit(ctx, retry)
-			return nil, apperr.New(apperr.TooManyRequests, fmt.Sprintf(
-				"too many %s from your address, try again in %s", what, retryText(retry)))
+			return nil, apperr.Wrap(apperr.TooManyRequests, fmt.Sprintf(
+				"too many %s from your address, try again in %s", what, retryText(retry)), errRateLimited)
 		}
 	}
 	if c.MaxInFlight <= 0 {

@@ -51,6 +51,9 @@ type Config struct {
 	HashWait time.Duration
 	// DebugAddr is a loopback address serving Go's profiles; empty: none.
 	DebugAddr string
+	// MetricsAddr is the address serving Prometheus' /metrics, any but the
+	// API's; empty: none.
+	MetricsAddr string
 	// Retention is how long logged requests, responses and outcomes are
 	// kept; zero keeps them for good.
 	Retention time.Duration
@@ -124,6 +127,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	duration(&cfg.HashWait, setting{"hash-wait", "HASH_WAIT", "how long a login waits for a password-hashing slot before TOO_MANY_REQUESTS"}, 500*time.Millisecond)
 	boolean(&cfg.CompiledPredicts, setting{"compiled-predicts", "COMPILED_PREDICTS", "answer a predict document the executor has answered before without it, with the same checks and answers"}, true)
 	str(&cfg.DebugAddr, setting{"debug-addr", "DEBUG_ADDR", "loopback address (127.0.0.1:6060) serving Go's profiles at /debug/pprof/; empty: none"}, "")
+	str(&cfg.MetricsAddr, setting{"metrics-addr", "METRICS_ADDR", "address (:9090) serving Prometheus metrics at /metrics, apart from the API's; empty: none"}, "")
 	str(&retention, setting{"retention", "RETENTION", "delete logged requests, responses and outcomes older than this, in days (365d) or as a duration (720h), at least 1h; off: keep them"}, "off")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: mlapi [serve] [flags]\n       mlapi score|migrate|user ... (-h for each)\n\nServes the GraphQL API. Flags, each with the environment variable that sets its default:\n")
@@ -169,6 +173,11 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	if cfg.DebugAddr != "" {
 		if err := checkLoopback(cfg.DebugAddr); err != nil {
 			errs = append(errs, fmt.Errorf("debug address: %w", err))
+		}
+	}
+	if cfg.MetricsAddr != "" {
+		if err := checkApart(cfg.MetricsAddr, cfg.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics address: %w", err))
 		}
 	}
 	if cfg.Retention, err = ParseRetention(retention); err != nil {

@@ -119,3 +119,48 @@ func checkLoopback(addr string) error {
 	}
 	return nil
 }
+
+// checkApart refuses an address to listen on that would be the API's,
+// api: the same port on the same host, or on every interface for either.
+// The metrics are served on an address of their own so that they are
+// never public by accident where the API is. Port 0 takes a free port,
+// which two listeners never share.
+func checkApart(addr, api string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	apiHost, apiPort, err := net.SplitHostPort(api)
+	if err != nil || port != apiPort || port == "0" {
+		// An API address that does not parse fails to listen, saying so.
+		return nil
+	}
+	if sameHost(host, apiHost) {
+		return fmt.Errorf("address %q: the API listens there (ADDR %q): give the metrics a port of their own", addr, api)
+	}
+	return nil
+}
+
+// sameHost reports whether two listeners on hosts a and b would take the
+// same interface: either listens on every interface, both name one
+// address, or one is localhost and the other a loopback address.
+func sameHost(a, b string) bool {
+	everywhere := func(h string) bool {
+		ip, err := netip.ParseAddr(h)
+		return h == "" || err == nil && ip.IsUnspecified()
+	}
+	if everywhere(a) || everywhere(b) || strings.EqualFold(a, b) {
+		return true
+	}
+	ipA, errA := netip.ParseAddr(a)
+	ipB, errB := netip.ParseAddr(b)
+	switch {
+	case errA == nil && errB == nil:
+		return ipA.Unmap() == ipB.Unmap()
+	case errA == nil:
+		return ipA.IsLoopback() && strings.EqualFold(b, "localhost")
+	case errB == nil:
+		return ipB.IsLoopback() && strings.EqualFold(a, "localhost")
+	}
+	return false
+}

@@ -26,7 +26,7 @@ func TestParse(t *testing.T) {
 			name: "defaults",
 			check: func(t *testing.T, c Config) {
 				if c.Addr != ":8080" || c.DatabaseURL != "" || c.TokenTTL != time.Hour || !c.GraphiQL || !c.App || !c.Introspection ||
-					c.CORSOrigins != nil || !c.PersistedQueries || c.TrustedDocuments != "" || !c.CompiledPredicts || c.DebugAddr != "" {
+					c.CORSOrigins != nil || !c.PersistedQueries || c.TrustedDocuments != "" || !c.CompiledPredicts || c.DebugAddr != "" || c.MetricsAddr != "" {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
@@ -82,6 +82,23 @@ func TestParse(t *testing.T) {
 				t.Errorf("debug address %q", c.DebugAddr)
 			}
 		}},
+		{name: "metrics on any address apart from the API's", env: map[string]string{"METRICS_ADDR": ":9090"}, check: func(t *testing.T, c Config) {
+			if c.MetricsAddr != ":9090" {
+				t.Errorf("metrics address %q", c.MetricsAddr)
+			}
+		}},
+		{name: "metrics on the API's port of another host", args: []string{"--addr", "127.0.0.1:8080", "--metrics-addr", "10.0.0.1:8080"},
+			check: func(t *testing.T, c Config) {
+				if c.MetricsAddr != "10.0.0.1:8080" {
+					t.Errorf("metrics address %q", c.MetricsAddr)
+				}
+			}},
+		{name: "metrics and API on free ports", args: []string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"},
+			check: func(t *testing.T, c Config) {
+				if c.MetricsAddr != "127.0.0.1:0" {
+					t.Errorf("metrics address %q", c.MetricsAddr)
+				}
+			}},
 		{name: "retention off by default", check: func(t *testing.T, c Config) {
 			if c.Retention != 0 {
 				t.Errorf("retention %v", c.Retention)
@@ -112,6 +129,11 @@ func TestParse(t *testing.T) {
 		{name: "debug address on every interface", env: map[string]string{"DEBUG_ADDR": ":6060"}, wantErr: "loopback"},
 		{name: "debug address on a public host", args: []string{"--debug-addr", "10.0.0.1:6060"}, wantErr: "loopback"},
 		{name: "debug address without a port", args: []string{"--debug-addr", "127.0.0.1"}, wantErr: "debug address"},
+		{name: "metrics on the API's address", env: map[string]string{"METRICS_ADDR": ":8080"}, wantErr: "metrics address"},
+		{name: "metrics on the API's port, the API everywhere", args: []string{"--metrics-addr", "127.0.0.1:8080"}, wantErr: "metrics address"},
+		{name: "metrics everywhere, on the API's port", args: []string{"--addr", "127.0.0.1:9000", "--metrics-addr", "0.0.0.0:9000"}, wantErr: "metrics address"},
+		{name: "metrics on localhost, the API on loopback", args: []string{"--addr", "[::1]:9000", "--metrics-addr", "localhost:9000"}, wantErr: "metrics address"},
+		{name: "metrics address without a port", env: map[string]string{"METRICS_ADDR": "127.0.0.1"}, wantErr: "metrics address"},
 		{name: "origin with a path", env: map[string]string{"CORS_ORIGINS": "https://app.example.com/"}, wantErr: "CORS origin"},
 		{name: "origin without a scheme", env: map[string]string{"CORS_ORIGINS": "app.example.com"}, wantErr: "CORS origin"},
 		{name: "bad duration", env: map[string]string{"TOKEN_TTL": "soon"}, wantErr: "TOKEN_TTL"},
@@ -144,7 +166,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err %v, want flag.ErrHelp", err)
 	}
-	for _, v := range []string{"ADDR", "DATABASE_URL", "MODEL_DIR", "JWT_SECRET", "TOKEN_TTL", "LOG_LEVEL", "GRAPHIQL", "INTROSPECTION", "CORS_ORIGINS", "PERSISTED_QUERIES", "TRUSTED_DOCUMENTS", "RETENTION"} {
+	for _, v := range []string{"ADDR", "DATABASE_URL", "MODEL_DIR", "JWT_SECRET", "TOKEN_TTL", "LOG_LEVEL", "GRAPHIQL", "INTROSPECTION", "CORS_ORIGINS", "PERSISTED_QUERIES", "TRUSTED_DOCUMENTS", "RETENTION", "METRICS_ADDR"} {
 		if !strings.Contains(out.String(), "$"+v) {
 			t.Errorf("--help does not mention $%s", v)
 		}

@@ -290,7 +290,7 @@ func refuse(w http.ResponseWriter, r *http.Request, media mediaType, e *requestE
 	if e.allow != "" {
 		w.Header().Set("Allow", e.allow)
 	}
-	httpserver.Annotate(r.Context(), slog.Any("error_codes", []string{e.code}))
+	httpserver.Annotate(r.Context(), slog.Any(httpserver.ErrorCodesKey, []string{e.code}))
 	err := &gqlerror.Error{Message: e.message, Extensions: map[string]any{"code": e.code}}
 	writeResponse(w, media, e.status, &graphql.Response{Errors: gqlerror.List{err}})
 }

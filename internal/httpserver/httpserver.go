@@ -92,6 +92,65 @@ func Annotate(ctx context.Context, attrs ...slog.Attr) {
 	a.mu.Unlock()
 }
 
+// The annotations the access log reads as well as writes: which GraphQL
+// operation a request ran and how it ended, for its RequestObservers.
+const (
+	// OperationTypeKey holds the operation's type: query, mutation or
+	// subscription.
+	OperationTypeKey = "op_type"
+	// RootFieldKey holds the name of the operation's first root field.
+	RootFieldKey = "op_field"
+	// ErrorCodesKey holds the codes of the answer's errors, a []string.
+	ErrorCodesKey = "error_codes"
+)
+
+// RequestSummary is what the access log records of a request, for the
+// observers it tells.
+type RequestSummary struct {
+	Method string
+	Path   string
+	Status int
+	// Elapsed runs from the request's arrival to its handler's end; for a
+	// stream that is its lifetime.
+	Elapsed time.Duration
+	// Stream says the request opened a subscription's websocket or event
+	// stream (IsStream).
+	Stream bool
+	// OperationType and RootField are annotated by the GraphQL handler, ""
+	// when none ran.
+	OperationType, RootField string
+	// ErrorCode is the first error code annotated, "" with none.
+	ErrorCode string
+}
+
+// annotated fills s's GraphQL fields from the request's annotations. The
+// first of each key wins: a stream annotates every event it answers.
+func (s *RequestSummary) annotated(attrs []slog.Attr) {
+	for _, a := range attrs {
+		switch a.Key {
+		case OperationTypeKey:
+			if s.OperationType == "" {
+				s.OperationType = a.Value.String()
+			}
+		case RootFieldKey:
+			if s.RootField == "" {
+				s.RootField = a.Value.String()
+			}
+		case ErrorCodesKey:
+			if codes, ok := a.Value.Any().([]string); ok && len(codes) > 0 && s.ErrorCode == "" {
+				s.ErrorCode = codes[0]
+			}
+		}
+	}
+}
+
+// RequestObserver is told of every request the access log records. It
+// runs on the request's goroutine once the request is answered, so it must
+// be quick.
+type RequestObserver interface {
+	ObserveRequest(RequestSummary)
+}
+
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -125,16 +184,18 @@ func (r *statusRecorder) Flush() {
 	_ = http.NewResponseController(r.ResponseWriter).Flush()
 }
 
-// AccessLog writes one line per request with its outcome and latency. It
-// never logs headers or bodies, which carry tokens and passwords, and no
-// line is longer than about MaxLogLine bytes, each value at most MaxLogValue.
-func AccessLog(logger *slog.Logger) Middleware {
+// AccessLog writes one line per request with its outcome and latency, and
+// tells observers (the metrics) of the request too. It never logs headers
+// or bodies, which carry tokens and passwords, and no line is longer than
+// about MaxLogLine bytes, each value at most MaxLogValue.
+func AccessLog(logger *slog.Logger, observers ...RequestObserver) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			notes := &annotations{}
 			rec := &statusRecorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), annotationsKey{}, notes)))
+			elapsed := time.Since(start)
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
@@ -143,13 +204,14 @@ func AccessLog(logger *slog.Logger) Middleware {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status),
 				slog.Int64("bytes", rec.bytes),
-				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
 				slog.String("remote", r.RemoteAddr),
 			}
 			if client, ok := auth.ClientAddrFrom(r.Context()); ok {
 				// Put there by ClientAddr, which runs first.
 				attrs = append(attrs, slog.String("client", client.String()))
 			}
+			annotated := len(attrs)
 			notes.mu.Lock()
 			attrs = append(attrs, notes.attrs...)
 			notes.mu.Unlock()
@@ -160,6 +222,14 @@ func AccessLog(logger *slog.Logger) Middleware {
 			// Bounded: a request shapes much of its own line (its operation's
 			// name, one error code per error).
 			logger.LogAttrs(r.Context(), level, "request", BoundAttrs(attrs, MaxLogValue, MaxLogLine)...)
+			if len(observers) == 0 {
+				return
+			}
+			summary := RequestSummary{Method: r.Method, Path: r.URL.Path, Status: rec.status, Elapsed: elapsed, Stream: IsStream(r)}
+			summary.annotated(attrs[annotated:])
+			for _, o := range observers {
+				o.ObserveRequest(summary)
+			}
 		})
 	}
 }

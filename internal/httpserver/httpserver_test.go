@@ -151,3 +151,67 @@ func TestTimeoutSetsADeadline(t *testing.T) {
 		t.Errorf("deadline %v (set: %v), want about a minute from now", deadline, ok)
 	}
 }
+
+type summaryRecorder struct{ got []RequestSummary }
+
+func (r *summaryRecorder) ObserveRequest(s RequestSummary) { r.got = append(r.got, s) }
+
+// The access log tells its observers what its line says of the request:
+// the GraphQL operation and the first error code from the annotations,
+// the first of each when a stream annotates many.
+func TestAccessLogTellsObservers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		header map[string]string
+		notes  [][]slog.Attr
+		status int
+		want   RequestSummary
+	}{
+		{name: "no GraphQL", status: http.StatusNotFound,
+			want: RequestSummary{Method: http.MethodPost, Path: "/query", Status: http.StatusNotFound}},
+		{name: "an operation and its errors", notes: [][]slog.Attr{{
+			slog.String(OperationTypeKey, "mutation"), slog.String(RootFieldKey, "predict"), slog.String("op", "Predict"),
+			slog.Any(ErrorCodesKey, []string{"BAD_USER_INPUT", "INTERNAL"}),
+		}}, want: RequestSummary{Method: http.MethodPost, Path: "/query", Status: http.StatusOK,
+			OperationType: "mutation", RootField: "predict", ErrorCode: "BAD_USER_INPUT"}},
+		{name: "a refusal before GraphQL ran", status: http.StatusBadRequest,
+			notes: [][]slog.Attr{{slog.Any(ErrorCodesKey, []string{"BAD_REQUEST"})}},
+			want:  RequestSummary{Method: http.MethodPost, Path: "/query", Status: http.StatusBadRequest, ErrorCode: "BAD_REQUEST"}},
+		{name: "a stream's events", header: map[string]string{"Accept": "text/event-stream"}, notes: [][]slog.Attr{
+			{slog.String(OperationTypeKey, "subscription"), slog.String(RootFieldKey, "requestLogged")},
+			{slog.String(OperationTypeKey, "query"), slog.String(RootFieldKey, "me"), slog.Any(ErrorCodesKey, []string{"UNAUTHENTICATED"})},
+		}, want: RequestSummary{Method: http.MethodPost, Path: "/query", Status: http.StatusOK, Stream: true,
+			OperationType: "subscription", RootField: "requestLogged", ErrorCode: "UNAUTHENTICATED"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			recorder := &summaryRecorder{}
+			h := AccessLog(slog.New(slog.DiscardHandler), recorder)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for _, notes := range tt.notes {
+					Annotate(r.Context(), notes...)
+				}
+				if tt.status != 0 {
+					w.WriteHeader(tt.status)
+				}
+			}))
+			req := httptest.NewRequest(http.MethodPost, "/query", nil)
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			if len(recorder.got) != 1 {
+				t.Fatalf("observed %d requests, want 1", len(recorder.got))
+			}
+			got := recorder.got[0]
+			if got.Elapsed <= 0 {
+				t.Errorf("elapsed %v", got.Elapsed)
+			}
+			got.Elapsed = 0
+			if got != tt.want {
+				t.Errorf("observed %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

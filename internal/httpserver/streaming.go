@@ -28,6 +28,11 @@ func IsStream(r *http.Request) bool {
 // quality, as urql does, gets JSON: a query is answered once, within the
 // request deadline.
 func PrefersEventStream(accept string) bool {
+	// Every request asks (Timeout, the access log): most never name event
+	// streams, and parsing their Accept header costs allocations.
+	if !containsFold(accept, "text/event-stream") {
+		return false
+	}
 	q := AcceptQualities(accept)
 	stream, ok := q["text/event-stream"]
 	return ok && stream > max(quality(q, "application/json"), quality(q, "application/graphql-response+json"))
@@ -72,4 +77,15 @@ func keepOpen(w http.ResponseWriter) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
+}
+
+// containsFold reports whether s contains sub, ignoring ASCII case as
+// media types do, without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -24,6 +24,7 @@ func TestTimeoutExemptsStreams(t *testing.T) {
 		{name: "websocket", header: map[string]string{"Upgrade": "websocket", "Connection": "Upgrade"}},
 		{name: "websocket, any case", header: map[string]string{"Upgrade": "WebSocket"}},
 		{name: "event stream", method: http.MethodPost, header: map[string]string{"Accept": "text/event-stream"}},
+		{name: "event stream, any case", method: http.MethodPost, header: map[string]string{"Accept": "Text/Event-Stream"}},
 		{name: "event stream preferred", method: http.MethodPost, header: map[string]string{"Accept": "application/json;q=0.5, text/event-stream"}},
 		{name: "event stream over GET", header: map[string]string{"Accept": "text/event-stream"}, wantDeadline: true},
 		{name: "urql's Accept", method: http.MethodPost, header: map[string]string{"Accept": "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"}, wantDeadline: true},

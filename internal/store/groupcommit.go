@@ -95,6 +95,8 @@ type logWriterHooks struct {
 type logWriter struct {
 	write writeLogsFunc
 	hooks logWriterHooks
+	// observe is told of every write; nil: nothing is.
+	observe LogWriteObserver
 
 	mu sync.Mutex
 	// queue holds the items no write has taken yet, in arrival order.
@@ -109,8 +111,8 @@ type logWriter struct {
 	done sync.WaitGroup
 }
 
-func newLogWriter(write writeLogsFunc) *logWriter {
-	return &logWriter{write: write}
+func newLogWriter(write writeLogsFunc, observe LogWriteObserver) *logWriter {
+	return &logWriter{write: write, observe: observe}
 }
 
 // log queues it and waits for its result. A caller whose ctx ends while its
@@ -231,6 +233,12 @@ func (w *logWriter) writeOnce(items []*logItem) (err error) {
 	w.mu.Unlock()
 	ctx, cancel := context.WithDeadline(context.Background(), writeDeadline(items))
 	defer cancel()
+	if w.observe != nil {
+		start := time.Now()
+		// Deferred before the recovery below, so run after it: a panic is
+		// observed as the error it becomes.
+		defer func() { w.observe.ObserveLogWrite(len(items), time.Since(start), err) }()
+	}
 	// In the caller's goroutine, a panic would have cost one request (the
 	// server recovers it); in this one it would end the process.
 	defer func() {

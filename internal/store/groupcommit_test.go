@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -340,46 +341,8 @@ func TestLogPredictionBatchFailsWhole(t *testing.T) {
 func TestLogPredictionBatchIsolatesAFailingItem(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		// The database refuses a response row marked "poison", after its
-		// request row went in, in the same statement or transaction.
-		refusePoison := []string{
-			`CREATE TRIGGER refuse_poison BEFORE INSERT ON responses
-			WHEN NEW.output LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poisoned output'); END`,
-		}
-		if db.Dialect() == store.Postgres {
-			refusePoison = []string{
-				`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-				BEGIN
-					IF NEW.output::text LIKE '%poison%' THEN RAISE EXCEPTION 'poisoned output'; END IF;
-					RETURN NEW;
-				END $$`,
-				`CREATE TRIGGER refuse_poison BEFORE INSERT ON responses
-				FOR EACH ROW EXECUTE FUNCTION refuse_poison()`,
-			}
-		}
-		for _, statement := range refusePoison {
-			if _, err := store.Writer(db).ExecContext(t.Context(), statement); err != nil {
-				t.Fatal(err)
-			}
-		}
-		g := installGate(t, db)
-		ada := createUser(t, db, "ada")
 		writesBefore := store.LogWrites(db)
-
-		logs := []store.PredictionLog{okLog(ada.ID, 0), okLog(ada.ID, 1), okLog(ada.ID, 3)}
-		poisoned := okLog(ada.ID, 2)
-		poisoned.Output = json.RawMessage(`{"yhat_prob": "0.5124506", "yhat": "1", "poison": true}`)
-		answers := []<-chan logOutcome{
-			g.holdFirst(t, t.Context(), db, logs[0]),
-			g.enqueue(t, t.Context(), db, logs[1]),
-		}
-		failed := g.enqueue(t, t.Context(), db, poisoned)
-		answers = append(answers, g.enqueue(t, t.Context(), db, logs[2]))
-		g.release()
-		if n := receive(t, g.writing, "the queued calls' write"); n != 3 {
-			t.Fatalf("the queued calls' write carries %d predictions, want 3", n)
-		}
-
+		logs, answers, poisoned, failed := logAroundPoison(t, db)
 		o := receive(t, failed, "the poisoned call's answer")
 		if errors.Is(o.err, store.ErrUserNotFound) {
 			t.Fatalf("poisoned call: %v, want the database's refusal", o.err)
@@ -394,6 +357,101 @@ func TestLogPredictionBatchIsolatesAFailingItem(t *testing.T) {
 		// The held write, the failed batch of three, then each of its items.
 		if writes := store.LogWrites(db) - writesBefore; writes != 5 {
 			t.Fatalf("%d writes, want 5", writes)
+		}
+	})
+}
+
+// logAroundPoison makes db refuse a response row marked "poison", after its
+// request row went in, in the same statement or transaction, then logs
+// three predictions and a poisoned one, all but the first queued behind
+// it, so that those four are written in one batch that fails and then
+// item by item. It returns the good logs with their answers, and the
+// poisoned log with its own.
+func logAroundPoison(t *testing.T, db *store.DB) (logs []store.PredictionLog, answers []<-chan logOutcome, poisoned store.PredictionLog, failed <-chan logOutcome) {
+	t.Helper()
+	refusePoison := []string{
+		`CREATE TRIGGER refuse_poison BEFORE INSERT ON responses
+		WHEN NEW.output LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poisoned output'); END`,
+	}
+	if db.Dialect() == store.Postgres {
+		refusePoison = []string{
+			`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF NEW.output::text LIKE '%poison%' THEN RAISE EXCEPTION 'poisoned output'; END IF;
+				RETURN NEW;
+			END $$`,
+			`CREATE TRIGGER refuse_poison BEFORE INSERT ON responses
+			FOR EACH ROW EXECUTE FUNCTION refuse_poison()`,
+		}
+	}
+	for _, statement := range refusePoison {
+		if _, err := store.Writer(db).ExecContext(t.Context(), statement); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := installGate(t, db)
+	ada := createUser(t, db, "ada")
+
+	logs = []store.PredictionLog{okLog(ada.ID, 0), okLog(ada.ID, 1), okLog(ada.ID, 3)}
+	poisoned = okLog(ada.ID, 2)
+	poisoned.Output = json.RawMessage(`{"yhat_prob": "0.5124506", "yhat": "1", "poison": true}`)
+	answers = []<-chan logOutcome{
+		g.holdFirst(t, t.Context(), db, logs[0]),
+		g.enqueue(t, t.Context(), db, logs[1]),
+	}
+	failed = g.enqueue(t, t.Context(), db, poisoned)
+	answers = append(answers, g.enqueue(t, t.Context(), db, logs[2]))
+	g.release()
+	if n := receive(t, g.writing, "the queued calls' write"); n != 3 {
+		t.Fatalf("the queued calls' write carries %d predictions, want 3", n)
+	}
+	return logs, answers, poisoned, failed
+}
+
+// observedWrite is one write the log writer told its observer of.
+type observedWrite struct {
+	predictions int
+	failed      bool
+}
+
+// writeRecorder is a store.LogWriteObserver that keeps what it is told.
+type writeRecorder struct {
+	mu     sync.Mutex
+	writes []observedWrite
+	took   []time.Duration
+}
+
+func (r *writeRecorder) ObserveLogWrite(predictions int, took time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.writes = append(r.writes, observedWrite{predictions: predictions, failed: err != nil})
+	r.took = append(r.took, took)
+}
+
+// The observer set at Open is told of every write, batches and the retries
+// of their items alike, with its size and whether it failed.
+func TestLogWritesAreObserved(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		recorder := &writeRecorder{}
+		db := openWith(t, storetest.URL(t, dialect), store.Options{LogWrites: recorder})
+		_, answers, _, failed := logAroundPoison(t, db)
+		for _, answer := range answers {
+			wantLogged(t, answer)
+		}
+		receive(t, failed, "the poisoned call's answer")
+
+		recorder.mu.Lock()
+		defer recorder.mu.Unlock()
+		// The held write, the failed batch of three, then each of its items.
+		want := []observedWrite{{1, false}, {3, true}, {1, false}, {1, true}, {1, false}}
+		if !slices.Equal(recorder.writes, want) {
+			t.Errorf("observed %+v, want %+v", recorder.writes, want)
+		}
+		for i, took := range recorder.took {
+			if took <= 0 {
+				t.Errorf("write %d took %v", i, took)
+			}
 		}
 	})
 }

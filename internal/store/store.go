@@ -53,6 +53,16 @@ type Options struct {
 	// through one connection of their own. A request that finds the pool
 	// exhausted waits for a connection within its context's deadline.
 	MaxOpenConns int
+	// LogWrites, when set, is told of every write of the prediction log.
+	LogWrites LogWriteObserver
+}
+
+// LogWriteObserver is told of every write of the prediction log (one
+// statement or transaction, one commit): how many predictions it carried,
+// how long it took, and its error, nil when it was written. It runs on the
+// writing goroutine, with predictions waiting, so it must be quick.
+type LogWriteObserver interface {
+	ObserveLogWrite(predictions int, took time.Duration, err error)
 }
 
 // DB is mlapi's database. It is safe for concurrent use.
@@ -163,7 +173,7 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 
 	bdb := bun.NewDB(sqldb, pgdialect.New())
 	db := &DB{rw: bdb, ro: bdb, dialect: Postgres}
-	db.logs = newLogWriter(db.writeLogsPostgres)
+	db.logs = newLogWriter(db.writeLogsPostgres, opts.LogWrites)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -205,7 +215,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, errors.Join(err, writer.Close())
 	}
 	db := &DB{rw: writer, ro: reader, dialect: SQLite, sqlitePath: path}
-	db.logs = newLogWriter(db.writeLogsSQLite)
+	db.logs = newLogWriter(db.writeLogsSQLite, opts.LogWrites)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -251,6 +261,30 @@ func (db *DB) SQLiteDir() (dir string, ok bool) {
 		return "", false
 	}
 	return filepath.Dir(db.sqlitePath), true
+}
+
+// Pool names, as PoolStats reports them.
+const (
+	// ReadWritePool takes every write, and on PostgreSQL every read too.
+	ReadWritePool = "read_write"
+	// ReadOnlyPool takes the reads, on SQLite only.
+	ReadOnlyPool = "read_only"
+)
+
+// PoolStats is one connection pool's figures, under its name.
+type PoolStats struct {
+	Pool string
+	sql.DBStats
+}
+
+// PoolStats returns the figures of every connection pool, for the metrics:
+// one pool on PostgreSQL, the writer's and the readers' on SQLite.
+func (db *DB) PoolStats() []PoolStats {
+	pools := []PoolStats{{Pool: ReadWritePool, DBStats: db.rw.Stats()}}
+	if db.ro != db.rw {
+		pools = append(pools, PoolStats{Pool: ReadOnlyPool, DBStats: db.ro.Stats()})
+	}
+	return pools
 }
 
 // Ping checks that the database answers, for readiness probes.

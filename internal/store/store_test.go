@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -354,4 +355,31 @@ func TestPostgresPlansWithoutJIT(t *testing.T) {
 			t.Errorf("%s: jit %q (%v), want %q", store.Redact(tt.url), jit, err, tt.want)
 		}
 	}
+}
+
+// PoolStats names every pool with its own figures: on SQLite the one
+// writer and the readers MaxOpenConns bounds, on PostgreSQL one pool.
+func TestPoolStats(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		db := openWith(t, storetest.URL(t, dialect), store.Options{MaxOpenConns: 3})
+		type pool struct {
+			name    string
+			maxOpen int
+		}
+		want := []pool{{store.ReadWritePool, 3}}
+		if dialect == store.SQLite {
+			want = []pool{{store.ReadWritePool, 1}, {store.ReadOnlyPool, 3}}
+		}
+		var got []pool
+		for _, p := range db.PoolStats() {
+			got = append(got, pool{p.Pool, p.MaxOpenConnections})
+			if p.OpenConnections < 1 {
+				t.Errorf("pool %s: %d open connections after Open's ping", p.Pool, p.OpenConnections)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pools %+v, want %+v", got, want)
+		}
+	})
 }
