@@ -70,6 +70,8 @@ type DB struct {
 	logs *logWriter
 	// sqliteLog holds the SQLite log's prepared statements.
 	sqliteLog sqliteStatements
+	// pgConfig opens connections outside the pool, for PostgreSQL only.
+	pgConfig *pgx.ConnConfig
 }
 
 // Open connects to databaseURL and pings it. An empty URL means SQLite at
@@ -162,7 +164,7 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 	sqldb.SetConnMaxIdleTime(idleTimeout)
 
 	bdb := bun.NewDB(sqldb, pgdialect.New())
-	db := &DB{rw: bdb, ro: bdb, dialect: Postgres}
+	db := &DB{rw: bdb, ro: bdb, dialect: Postgres, pgConfig: config}
 	db.logs = newLogWriter(db.writeLogsPostgres)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
