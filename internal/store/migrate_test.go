@@ -88,7 +88,7 @@ func TestMigrateTwiceIsANoOp(t *testing.T) {
 func TestMigrationsRollBackAndReapply(t *testing.T) {
 	t.Parallel()
 	all := allMigrations(t)
-	schemaTables := []string{"bun_migration_locks", "bun_migrations", "history_rollups", "models", "outcomes", "requests", "responses", "revoked_tokens", "user_history_totals", "users"}
+	schemaTables := []string{"attempt_counters", "bun_migration_locks", "bun_migrations", "history_rollups", "models", "outcomes", "requests", "responses", "revoked_tokens", "user_history_totals", "users"}
 	bunTables := []string{"bun_migration_locks", "bun_migrations"}
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		if got := tables(t, db); !slices.Equal(got, schemaTables) {
@@ -129,15 +129,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		databaseURL := storetest.URL(t, dialect)
 		const processes = 4
-		dbs := make([]*store.DB, processes)
-		for i := range dbs {
-			db, err := store.Open(t.Context(), databaseURL, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			dbs[i] = db
-		}
+		dbs := openProcesses(t, databaseURL, processes)
 		errs := make([]error, processes)
 		var wg sync.WaitGroup
 		for i, db := range dbs {
@@ -191,6 +183,22 @@ func holdMigrationLock(t *testing.T, db *store.DB) (release func(), pid int, nam
 			t.Fatal(err)
 		}
 	}, pid, "advisory lock"
+}
+
+// openProcesses opens the database at databaseURL n times, as n processes
+// would, each with a pool of its own.
+func openProcesses(t *testing.T, databaseURL string, n int) []*store.DB {
+	t.Helper()
+	dbs := make([]*store.DB, n)
+	for i := range dbs {
+		db, err := store.Open(t.Context(), databaseURL, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	return dbs
 }
 
 func TestMigrateWaitsForTheLock(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,6 +73,9 @@ type DB struct {
 	sqliteLog sqliteStatements
 	// pgConfig opens connections outside the pool, for PostgreSQL only.
 	pgConfig *pgx.ConnConfig
+	// attemptsPruneDue is when this process next prunes the attempt
+	// counters, in Unix nanoseconds (attempts.go).
+	attemptsPruneDue atomic.Int64
 }
 
 // Open connects to databaseURL and pings it. An empty URL means SQLite at
