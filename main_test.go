@@ -469,11 +469,18 @@ func (a *testAPI) lastLogged(t testing.TB) (input, output, status string) {
 // API accepts as a User id) and a token.
 func (a *testAPI) createAdmin(t testing.TB, username, password string) (id, token string) {
 	t.Helper()
+	return createAdmin(t, a.url, a.endpoint, username, password)
+}
+
+// createAdmin makes an administrator in the database at databaseURL on the
+// command line, and returns their id and a token from e.
+func createAdmin(t testing.TB, databaseURL string, e endpoint, username, password string) (id, token string) {
+	t.Helper()
 	var out strings.Builder
 	err := run(context.Background(), []string{"user", "create", "--admin", "--username", username, "--email", username + "@example.com"},
 		func(key string) string {
 			if key == "DATABASE_URL" {
-				return a.url
+				return databaseURL
 			}
 			return ""
 		}, strings.NewReader(password+"\n"), &out, io.Discard)
@@ -485,7 +492,7 @@ func (a *testAPI) createAdmin(t testing.TB, username, password string) (id, toke
 	if !found || !closed || id == "" {
 		t.Fatalf("user create printed %q, want the new id", out.String())
 	}
-	return id, a.token(t, username, password)
+	return id, e.token(t, username, password)
 }
 
 // logEntry is one line of the API's JSON log; requests are those with Msg
@@ -584,10 +591,16 @@ type process struct {
 // servingAddr finds the address the server logged it listens on.
 var servingAddr = regexp.MustCompile(`msg=serving addr=(127\.0\.0\.1:\d+)`)
 
-// start runs the binary in dir with env and waits until it is ready. The
-// server picks its own port and the test reads it from the log: a port
-// found free beforehand could be taken by the time the server binds it.
+// start runs the binary in dir with env and waits until it is ready.
 func start(t *testing.T, dir string, env ...string) *process {
+	t.Helper()
+	p := launch(t, dir, env...)
+	p.waitReady(t)
+	return p
+}
+
+// launch runs the binary in dir with env, without waiting for it.
+func launch(t *testing.T, dir string, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(binary(t))
 	cmd.Dir = dir
@@ -608,15 +621,23 @@ func start(t *testing.T, dir string, env ...string) *process {
 			t.Logf("server logs:\n%s", logs.String())
 		}
 	})
+	return p
+}
+
+// waitReady waits until the server answers /readyz. The server picks its
+// own port and the test reads it from the log: a port found free
+// beforehand could be taken by the time the server binds it.
+func (p *process) waitReady(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-p.exited:
-			t.Fatalf("server exited during start-up: %v\n%s", err, logs.String())
+			t.Fatalf("server exited during start-up: %v\n%s", err, p.logs.String())
 		default:
 		}
 		if p.base == "" {
-			if m := servingAddr.FindStringSubmatch(logs.String()); m != nil {
+			if m := servingAddr.FindStringSubmatch(p.logs.String()); m != nil {
 				p.base = "http://" + m[1]
 			} else {
 				time.Sleep(50 * time.Millisecond)
@@ -627,13 +648,12 @@ func start(t *testing.T, dir string, env ...string) *process {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("server not ready after 30s:\n%s", logs.String())
-	return nil
+	t.Fatalf("server not ready after 30s:\n%s", p.logs.String())
 }
 
 // stop sends SIGTERM and returns the exit error (nil for exit status 0).

@@ -263,15 +263,37 @@ func newAccounts(cfg config.Config, db *store.DB, users account.Users, observer 
 	if err != nil {
 		return nil, err
 	}
-	perUsername, err := auth.NewAttemptLimiter(auth.AttemptLimiterConfig{})
+	// The limiter's defaults: 10 attempts a minute.
+	perUsername, err := newLimiter(db, "login-username", config.Rate{}, false)
 	if err != nil {
 		return nil, err
 	}
-	perAddress, err := clientLimits(cfg)
+	perAddress, err := clientLimits(cfg, db)
 	if err != nil {
 		return nil, err
 	}
 	return account.NewService(users, passwords, tokens, perUsername, account.WithClientLimits(perAddress), account.WithObserver(observer)), nil
+}
+
+// newLimiter returns the limit named name, of r (the limiter's defaults
+// where r is zero). On PostgreSQL it counts in the database, so that every
+// process on it counts together and a client gains nothing from reaching
+// another one; on SQLite, whose database one process owns, it counts in
+// memory, where admitWhenFull says what a full table does with a new key
+// (auth.AttemptLimiterConfig).
+func newLimiter(db *store.DB, name string, r config.Rate, admitWhenFull bool) (account.Limiter, error) {
+	if db.Dialect() == store.Postgres {
+		l, err := auth.NewSharedLimiter(db, auth.SharedLimiterConfig{Name: name, Max: r.N, Window: r.Per})
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	l, err := auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: r.N, Window: r.Per, AdmitWhenFull: admitWhenFull})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // clientLimits are the per-address limits cfg sets. One address may hold at
@@ -284,19 +306,21 @@ func newAccounts(cfg config.Config, db *store.DB, users account.Users, observer 
 // one call a second each instead of keeping the CPUs busy with refusals. The
 // counters admit a new address uncounted rather than refuse it when they are
 // full of busy addresses (the per-username limit and the hashing slots still
-// apply).
-func clientLimits(cfg config.Config) (account.ClientLimits, error) {
-	limiter := func(r config.Rate) (*auth.AttemptLimiter, error) {
+// apply). The rates are counted as newLimiter says, shared by every process
+// on PostgreSQL; the places in flight and the hashing slots bound this
+// process's CPUs, and stay its own.
+func clientLimits(cfg config.Config, db *store.DB) (account.ClientLimits, error) {
+	limiter := func(name string, r config.Rate) (account.Limiter, error) {
 		if r.Off() {
 			return nil, nil
 		}
-		return auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: r.N, Window: r.Per, AdmitWhenFull: true})
+		return newLimiter(db, name, r, true)
 	}
-	login, err := limiter(cfg.LoginRate)
+	login, err := limiter("login-address", cfg.LoginRate)
 	if err != nil {
 		return account.ClientLimits{}, fmt.Errorf("login rate: %w", err)
 	}
-	register, err := limiter(cfg.RegisterRate)
+	register, err := limiter("register-address", cfg.RegisterRate)
 	if err != nil {
 		return account.ClientLimits{}, fmt.Errorf("register rate: %w", err)
 	}

@@ -54,15 +54,15 @@ type wsClient struct {
 	err      error
 }
 
-// dialWS opens a graphql-transport-ws connection to a's endpoint, with an
-// Origin header unless origin is "".
-func dialWS(t *testing.T, a *testAPI, origin string) (*websocket.Conn, *http.Response, error) {
+// dialWS opens a graphql-transport-ws connection to e, with an Origin
+// header unless origin is "".
+func dialWS(t *testing.T, e endpoint, origin string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	header := http.Header{}
 	if origin != "" {
 		header.Set("Origin", origin)
 	}
-	return websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(a.base, "http")+"/query", &websocket.DialOptions{
+	return websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(e.base, "http")+"/query", &websocket.DialOptions{
 		Subprotocols: []string{"graphql-transport-ws"},
 		HTTPHeader:   header,
 	})
@@ -70,9 +70,9 @@ func dialWS(t *testing.T, a *testAPI, origin string) (*websocket.Conn, *http.Res
 
 // connectWS opens a connection and sends connection_init with payload; it
 // does not wait for the answer.
-func connectWS(t *testing.T, a *testAPI, payload any) *wsClient {
+func connectWS(t *testing.T, e endpoint, payload any) *wsClient {
 	t.Helper()
-	conn, _, err := dialWS(t, a, "")
+	conn, _, err := dialWS(t, e, "")
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -104,9 +104,9 @@ func connectWS(t *testing.T, a *testAPI, payload any) *wsClient {
 }
 
 // authenticatedWS opens a connection with token and waits for its ack.
-func authenticatedWS(t *testing.T, a *testAPI, token string) *wsClient {
+func authenticatedWS(t *testing.T, e endpoint, token string) *wsClient {
 	t.Helper()
-	c := connectWS(t, a, map[string]string{"Authorization": "Bearer " + token})
+	c := connectWS(t, e, map[string]string{"Authorization": "Bearer " + token})
 	if m := c.next(t); m.Type != "connection_ack" {
 		t.Fatalf("after connection_init: %+v; want connection_ack", m)
 	}
@@ -157,7 +157,12 @@ func (c *wsClient) subscribe(t *testing.T, id string) {
 // carrying requestLogged.
 func (c *wsClient) event(t *testing.T, id string) loggedEvent {
 	t.Helper()
-	m := c.next(t)
+	return loggedEventOf(t, c.next(t), id)
+}
+
+// loggedEventOf is m's requestLogged; m must be a next of operation id.
+func loggedEventOf(t *testing.T, m wsMessage, id string) loggedEvent {
+	t.Helper()
 	if m.Type != "next" || m.ID != id {
 		t.Fatalf("got %+v (%s); want next of %s", m, m.Payload, id)
 	}
@@ -176,7 +181,13 @@ func (c *wsClient) event(t *testing.T, id string) loggedEvent {
 // result holds errors (it could not start), as graphql-transport-ws allows.
 func (c *wsClient) endedWith(t *testing.T, id string) string {
 	t.Helper()
-	m := c.next(t)
+	return errorCodeOf(t, c.next(t), id)
+}
+
+// errorCodeOf is the code of m's first error; m must end operation id
+// with errors.
+func errorCodeOf(t *testing.T, m wsMessage, id string) string {
+	t.Helper()
 	var errs []gqlError
 	switch m.Type {
 	case "error":
@@ -231,7 +242,7 @@ func TestRequestLoggedOverWebsocket(t *testing.T) {
 		_, bob := a.user(t, "bob")
 		aliceID, _ := userRow(t, a, "alice")
 
-		c := authenticatedWS(t, a, alice)
+		c := authenticatedWS(t, a.endpoint, alice)
 		c.subscribe(t, "1")
 		waitSubscribed(t, a, aliceID, 1)
 
@@ -358,7 +369,7 @@ func TestRequestLoggedRefusals(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if status := connectWS(t, a, payload).closed(t); status != 4403 {
+			if status := connectWS(t, a.endpoint, payload).closed(t); status != 4403 {
 				t.Errorf("closed with %d; want 4403", status)
 			}
 		})
@@ -371,7 +382,7 @@ func TestRequestLoggedRefusals(t *testing.T) {
 			"https://app.example.com":  http.StatusSwitchingProtocols,
 			a.base:                     http.StatusSwitchingProtocols, // the API's own
 		} {
-			conn, resp, err := dialWS(t, a, origin)
+			conn, resp, err := dialWS(t, a.endpoint, origin)
 			if conn != nil {
 				conn.CloseNow()
 			}
@@ -383,7 +394,7 @@ func TestRequestLoggedRefusals(t *testing.T) {
 
 	t.Run("per user", func(t *testing.T) {
 		t.Parallel()
-		c := authenticatedWS(t, a, alice)
+		c := authenticatedWS(t, a.endpoint, alice)
 		for i := range 5 {
 			c.subscribe(t, strconv.Itoa(i))
 		}
@@ -452,7 +463,7 @@ func TestRequestLoggedEndsWithTheSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := authenticatedWS(t, a, short)
+		c := authenticatedWS(t, a.endpoint, short)
 		c.subscribe(t, "1")
 		if code := c.endedWith(t, "1"); code != "UNAUTHENTICATED" {
 			t.Errorf("at expiry: %s; want UNAUTHENTICATED", code)
@@ -465,7 +476,7 @@ func TestRequestLoggedEndsWithTheSession(t *testing.T) {
 
 	t.Run("user disabled", func(t *testing.T) {
 		token := a.token(t, "alice", userPassword)
-		c := authenticatedWS(t, a, token)
+		c := authenticatedWS(t, a.endpoint, token)
 		c.subscribe(t, "1")
 		waitSubscribed(t, a, aliceID, 1)
 		if r := a.post(t, admin, `mutation($id: ID!) { setUserEnabled(userId: $id, enabled: false) { id } }`, client.Var("id", fmt.Sprint(aliceID))); len(r.Errors) > 0 {
@@ -490,7 +501,7 @@ func TestRequestLoggedAcrossProcesses(t *testing.T) {
 	_, alice := one.user(t, "alice")
 	aliceID, _ := userRow(t, one, "alice")
 
-	c := authenticatedWS(t, one, alice)
+	c := authenticatedWS(t, one.endpoint, alice)
 	c.subscribe(t, "1")
 	waitSubscribed(t, one, aliceID, 1)
 	p := other.predict(t, alice)

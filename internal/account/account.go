@@ -5,6 +5,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -27,19 +28,29 @@ type Users interface {
 	ListUsers(ctx context.Context, q store.UserQuery) (store.UserPage, error)
 }
 
+// Limiter counts the attempts of a key (a username, a client address) and
+// says whether one more is within the limit, or how long until it would be.
+// auth.AttemptLimiter counts in this process's memory; auth.SharedLimiter
+// in the database, for every process using it. An attempt that could not be
+// counted is refused with the error.
+type Limiter interface {
+	Attempt(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
 // Service implements the account operations.
 type Service struct {
 	registry  *Registry
 	users     Users
 	passwords *auth.Passwords
 	tokens    *auth.Tokens
-	attempts  *auth.AttemptLimiter
+	attempts  Limiter       // per username
 	clients   *clientLimits // per client address; nil: none (limits.go)
 	observer  Observer      // nil: none (observer.go)
 }
 
-// NewService returns a Service using the given storage and credentials.
-func NewService(users Users, passwords *auth.Passwords, tokens *auth.Tokens, attempts *auth.AttemptLimiter, opts ...Option) *Service {
+// NewService returns a Service using the given storage and credentials,
+// counting the login attempts of each username in attempts.
+func NewService(users Users, passwords *auth.Passwords, tokens *auth.Tokens, attempts Limiter, opts ...Option) *Service {
 	s := &Service{
 		registry:  NewRegistry(users, passwords),
 		users:     users,
@@ -103,8 +114,8 @@ func (s *Service) issueToken(ctx context.Context, username, password string) (To
 	if auth.ValidateUsername(username) != nil {
 		return Token{}, errBadCredentials
 	}
-	if !s.attempts.Allow(strings.ToLower(username)) {
-		return Token{}, errUsernameThrottled
+	if err := s.countAttempt(ctx, username, "login"); err != nil {
+		return Token{}, err
 	}
 	if auth.ValidatePassword(password) != nil {
 		return Token{}, errBadCredentials
@@ -134,6 +145,19 @@ func (s *Service) issueToken(ctx context.Context, username, password string) (To
 		return Token{}, err
 	}
 	return Token{Token: token, Type: "Bearer", ExpiresAt: expiresAt}, nil
+}
+
+// countAttempt counts an attempt at username's password, and refuses it
+// beyond the limit, naming what was attempted.
+func (s *Service) countAttempt(ctx context.Context, username, what string) error {
+	ok, _, err := s.attempts.Attempt(ctx, strings.ToLower(username))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.Wrap(apperr.TooManyRequests, fmt.Sprintf("too many %s attempts for this user, try again in a minute", what), errUsernameThrottled)
+	}
+	return nil
 }
 
 var errNoToken = apperr.New(apperr.Unauthenticated, "this operation needs an access token: send 'Authorization: Bearer <token>'")

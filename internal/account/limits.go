@@ -18,7 +18,7 @@ import (
 type ClientLimits struct {
 	// Login and Register count the token and registerUser calls of each
 	// address, whatever their outcome; nil sets no limit.
-	Login, Register *auth.AttemptLimiter
+	Login, Register Limiter
 	// MaxInFlight bounds the logins and registrations of one address in
 	// progress at once. The others from that address wait their turn, at
 	// most QueueWait, and are then refused. So a flood from one address
@@ -114,7 +114,11 @@ func (c *clientLimits) admit(ctx context.Context, op costlyOp) (done func(), err
 		limiter, what = c.Register, "registrations"
 	}
 	if limiter != nil {
-		if ok, retry := limiter.Attempt(key); !ok {
+		ok, retry, err := limiter.Attempt(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			c.tarpit(ctx, retry)
 			return nil, apperr.Wrap(apperr.TooManyRequests, fmt.Sprintf(
 				"too many %s from your address, try again in %s", what, retryText(retry)), errRateLimited)

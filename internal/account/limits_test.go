@@ -16,6 +16,7 @@ import (
 	"github.com/mlapi/mlapi/internal/apperr"
 	"github.com/mlapi/mlapi/internal/auth"
 	"github.com/mlapi/mlapi/internal/store"
+	"github.com/mlapi/mlapi/internal/store/storetest"
 )
 
 // limitsUsers is an in-memory store with one user, "real", whose password
@@ -120,30 +121,29 @@ func TestClientRateLimits(t *testing.T) {
 	bad := apperr.Unauthenticated
 	tests := []struct {
 		name     string
-		limits   func(c *testClock) ClientLimits
+		limits   func(l Limiter) ClientLimits
 		op       func(ctx context.Context, s *Service) error
 		wantFine apperr.Code // the answer of an admitted call
 	}{
 		{
 			name:     "token",
-			limits:   func(c *testClock) ClientLimits { return ClientLimits{Login: limiter(3, window, c)} },
+			limits:   func(l Limiter) ClientLimits { return ClientLimits{Login: l} },
 			op:       login,
 			wantFine: bad,
 		},
 		{
 			name:   "registerUser",
-			limits: func(c *testClock) ClientLimits { return ClientLimits{Register: limiter(3, window, c)} },
+			limits: func(l Limiter) ClientLimits { return ClientLimits{Register: l} },
 			op:     register(),
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+		forEachLimiterKind(t, tt.name, func(t *testing.T, newLimiter limiterKind) {
 			clock := newTestClock()
 			passwords := cheapPasswords()
 			s := NewService(newLimitsUsers(t, passwords), passwords, limitsTokens(t),
 				must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: 1000, Now: clock.Now})),
-				WithClientLimits(tt.limits(clock)))
+				WithClientLimits(tt.limits(newLimiter(3, window, clock))))
 			refused := apperr.TooManyRequests
 			steps := []call{
 				{ctx: from("192.0.2.1"), wantCode: tt.wantFine},
@@ -183,6 +183,26 @@ func TestClientRateLimits(t *testing.T) {
 
 func limiter(n int, window time.Duration, c *testClock) *auth.AttemptLimiter {
 	return must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{Max: n, Window: window, AdmitWhenFull: true, Now: c.Now}))
+}
+
+// limiterKind makes a limiter of n attempts a window on clock c.
+type limiterKind func(n int, window time.Duration, c *testClock) Limiter
+
+// forEachLimiterKind runs test, as a parallel subtest named name, with each
+// kind of limiter: in memory, and shared in each database.
+func forEachLimiterKind(t *testing.T, name string, test func(t *testing.T, newLimiter limiterKind)) {
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		t.Run("memory", func(t *testing.T) {
+			t.Parallel()
+			test(t, func(n int, window time.Duration, c *testClock) Limiter { return limiter(n, window, c) })
+		})
+		storetest.Run(t, func(t *testing.T, db *store.DB) {
+			test(t, func(n int, window time.Duration, c *testClock) Limiter {
+				return must(auth.NewSharedLimiter(db, auth.SharedLimiterConfig{Name: "address", Max: n, Window: window, Now: c.Now}))
+			})
+		})
+	})
 }
 
 // TestClientLimitRefusesBeforeTheUsernameCounts checks the order of the
@@ -451,4 +471,31 @@ func BenchmarkLoginUnderFlood(b *testing.B) {
 			b.ReportMetric(float64(floodCalls.Load())/b.Elapsed().Seconds(), "flood-calls/s")
 		})
 	}
+}
+
+// A login whose attempt could not be counted is refused, whichever limit
+// could not count it: an outage of the shared counters never lets
+// guesses through uncounted.
+func TestUncountedAttemptsAreRefused(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		shared := must(auth.NewSharedLimiter(db, auth.SharedLimiterConfig{Name: "login"}))
+		counted := must(auth.NewAttemptLimiter(auth.AttemptLimiterConfig{}))
+		tests := []struct {
+			name                    string
+			perUsername, perAddress Limiter
+		}{
+			{"per username", shared, counted},
+			{"per address", counted, shared},
+		}
+		passwords := cheapPasswords()
+		users := newLimitsUsers(t, passwords)
+		db.Close()
+		for _, tt := range tests {
+			s := NewService(users, passwords, limitsTokens(t), tt.perUsername, WithClientLimits(ClientLimits{Login: tt.perAddress}))
+			if _, err := s.IssueToken(from("192.0.2.1"), "real", limitsPassword); apperr.CodeOf(err) != apperr.Unavailable {
+				t.Errorf("%s: %v, want %s", tt.name, err, apperr.Unavailable)
+			}
+		}
+	})
 }

@@ -49,7 +49,9 @@ func WithObserver(o Observer) Option {
 
 // The refusals Result tells apart from others of their code.
 var (
-	errUsernameThrottled = apperr.New(apperr.TooManyRequests, "too many login attempts for this user, try again in a minute")
+	// errUsernameThrottled is the cause of a refusal by the username's
+	// attempts (countAttempt), whose message names the operation.
+	errUsernameThrottled = errors.New("the username is over its attempts")
 	// errRateLimited is the cause of a refusal by the address's rate, whose
 	// message varies with the time to wait.
 	errRateLimited = errors.New("the client address is over its rate")

@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"strings"
 
 	"github.com/mlapi/mlapi/internal/apperr"
 	"github.com/mlapi/mlapi/internal/auth"
@@ -55,8 +54,8 @@ func (s *Service) ChangePassword(ctx context.Context, currentPassword, newPasswo
 		return Token{}, apperr.New(apperr.Invalid, "the new password must differ from the current one")
 	}
 	// Each guess at the current password counts, as a login does.
-	if !s.attempts.Allow(strings.ToLower(user.Username)) {
-		return Token{}, apperr.New(apperr.TooManyRequests, "too many password attempts for this user, try again in a minute")
+	if err := s.countAttempt(ctx, user.Username, "password"); err != nil {
+		return Token{}, err
 	}
 	if auth.ValidatePassword(currentPassword) != nil {
 		return Token{}, errWrongPassword // no account has it: no hashing needed

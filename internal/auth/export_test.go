@@ -6,3 +6,10 @@ func (l *AttemptLimiter) tracked() int {
 	defer l.mu.Unlock()
 	return len(l.keys)
 }
+
+// FakeClock is a settable clock at a whole second, for the limiters' tests
+// outside the package.
+type FakeClock = fakeClock
+
+// NewFakeClock returns a FakeClock.
+func NewFakeClock() *FakeClock { return newFakeClock() }

@@ -3,6 +3,7 @@ package auth
 import (
 	"cmp"
 	"container/list"
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -116,23 +117,27 @@ func NewAttemptLimiter(cfg AttemptLimiterConfig) (*AttemptLimiter, error) {
 	return l, nil
 }
 
-// Allow records an attempt for key and reports whether it is within the
-// limit. Keys are compared case-insensitively.
-func (l *AttemptLimiter) Allow(key string) bool {
-	ok, _ := l.Attempt(key)
-	return ok
-}
-
 // Attempt records an attempt for key and reports whether it is within the
 // limit. Keys are compared case-insensitively. When the attempt is refused,
 // retryAfter is how long until the key's window ends, or, when the table is
 // full of keys that cannot be evicted, until the first of their windows
-// ends (with AdmitWhenFull, until the shared budget's window ends).
-func (l *AttemptLimiter) Attempt(key string) (ok bool, retryAfter time.Duration) {
+// ends (with AdmitWhenFull, until the shared budget's window ends). It
+// counts in memory and never fails: ctx and the error are SharedLimiter's.
+func (l *AttemptLimiter) Attempt(_ context.Context, key string) (ok bool, retryAfter time.Duration, err error) {
+	ok, retryAfter = l.attempt(limiterKey(key))
+	return ok, retryAfter, nil
+}
+
+// limiterKey is key as every limiter counts it: lower-cased, and cut to
+// maxLimiterKey bytes first.
+func limiterKey(key string) string {
 	if len(key) > maxLimiterKey {
 		key = key[:maxLimiterKey]
 	}
-	key = strings.ToLower(key)
+	return strings.ToLower(key)
+}
+
+func (l *AttemptLimiter) attempt(key string) (ok bool, retryAfter time.Duration) {
 	now := l.now()
 
 	l.mu.Lock()

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -23,9 +24,16 @@ func newFakeClock() *fakeClock {
 func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.t.Load()) }
 func (c *fakeClock) Advance(d time.Duration) { c.t.Add(int64(d)) }
 
+// allow counts an attempt of key and reports whether it was within l's
+// limit.
+func allow(l *AttemptLimiter, key string) bool {
+	ok, _, _ := l.Attempt(context.Background(), key)
+	return ok
+}
+
 func allowN(l *AttemptLimiter, key string, n int) (allowed int) {
 	for range n {
-		if l.Allow(key) {
+		if allow(l, key) {
 			allowed++
 		}
 	}
@@ -38,10 +46,10 @@ func TestAttemptLimiterCountsEveryCall(t *testing.T) {
 	if got := allowN(l, "alice", 15); got != 10 {
 		t.Errorf("allowed %d of 15 attempts, want the default 10", got)
 	}
-	if l.Allow("ALICE") {
+	if allow(l, "ALICE") {
 		t.Error("a differently-cased username escaped the limit")
 	}
-	if !l.Allow("bob") {
+	if !allow(l, "bob") {
 		t.Error("another user was limited by alice's attempts")
 	}
 }
@@ -54,7 +62,7 @@ func TestAttemptLimiterWindowResets(t *testing.T) {
 		t.Fatalf("allowed %d of 4, want 3", got)
 	}
 	clock.Advance(time.Minute - time.Nanosecond)
-	if l.Allow("alice") {
+	if allow(l, "alice") {
 		t.Error("allowed before the window ended")
 	}
 	clock.Advance(time.Nanosecond)
@@ -69,18 +77,18 @@ func TestAttemptLimiterBoundsMemory(t *testing.T) {
 	l := newLimiter(t, AttemptLimiterConfig{Max: 4, KeepAt: 2, Window: time.Minute, MaxKeys: 3, Now: clock.Now})
 	allowN(l, "a", 4) // a is at its limit
 	clock.Advance(time.Second)
-	l.Allow("b") // cold: one attempt
-	l.Allow("c")
+	allow(l, "b") // cold: one attempt
+	allow(l, "c")
 	if n := l.tracked(); n != 3 {
 		t.Fatalf("tracking %d keys, want 3", n)
 	}
 	// A fourth key evicts the oldest cold key, b, and never a, though a's
 	// window started earlier.
-	l.Allow("d")
+	allow(l, "d")
 	if n := l.tracked(); n != 3 {
 		t.Errorf("tracking %d keys after a fourth, want the cap of 3", n)
 	}
-	if l.Allow("a") {
+	if allow(l, "a") {
 		t.Error("a, locked, was evicted")
 	}
 	if got := allowN(l, "c", 4); got != 3 {
@@ -91,7 +99,7 @@ func TestAttemptLimiterBoundsMemory(t *testing.T) {
 	}
 	// Expired windows are dropped as time passes, not kept until the cap.
 	clock.Advance(time.Minute)
-	l.Allow("e")
+	allow(l, "e")
 	if n := l.tracked(); n != 1 {
 		t.Errorf("tracking %d keys after every window ended, want 1", n)
 	}
@@ -127,7 +135,7 @@ func TestAttemptLimiterFloodCannotEvictAVictim(t *testing.T) {
 			allowN(l, "victim", tt.victimTries)
 			for i := range tt.floodKeys {
 				for range tt.floodRepeats {
-					l.Allow(fmt.Sprintf("flood-%d", i))
+					allow(l, fmt.Sprintf("flood-%d", i))
 				}
 				if i%1000 == 0 {
 					clock.Advance(time.Millisecond) // all within the victim's minute
@@ -161,7 +169,7 @@ func TestAttemptLimiterFullOfHotKeys(t *testing.T) {
 			allowN(l, "a", 2)
 			clock.Advance(10 * time.Second)
 			allowN(l, "b", 2)
-			ok, retry := l.Attempt("new")
+			ok, retry, _ := l.Attempt(t.Context(), "new")
 			if ok != tt.wantNewKey {
 				t.Errorf("new key allowed: %v, want %v", ok, tt.wantNewKey)
 			}
@@ -193,10 +201,10 @@ func TestAttemptLimiterRetryAfter(t *testing.T) {
 	l := newLimiter(t, AttemptLimiterConfig{Max: 2, Window: time.Hour, Now: clock.Now})
 	allowN(l, "k", 2)
 	clock.Advance(20 * time.Minute)
-	if ok, retry := l.Attempt("k"); ok || retry != 40*time.Minute {
+	if ok, retry, _ := l.Attempt(t.Context(), "k"); ok || retry != 40*time.Minute {
 		t.Errorf("Attempt = %v, %v; want refused, retry after 40m", ok, retry)
 	}
-	if ok, retry := l.Attempt("other"); !ok || retry != 0 {
+	if ok, retry, _ := l.Attempt(t.Context(), "other"); !ok || retry != 0 {
 		t.Errorf("Attempt(other) = %v, %v; want allowed", ok, retry)
 	}
 }
@@ -221,8 +229,8 @@ func TestAttemptLimiterLongKeys(t *testing.T) {
 	t.Parallel()
 	l := newLimiter(t, AttemptLimiterConfig{Max: 1, Now: newFakeClock().Now})
 	long := strings.Repeat("x", 10_000)
-	l.Allow(long + "1")
-	if l.Allow(long + "2") {
+	allow(l, long+"1")
+	if allow(l, long+"2") {
 		t.Error("keys differing after the stored prefix were counted apart")
 	}
 }
@@ -235,10 +243,10 @@ func TestAttemptLimiterConcurrent(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 100 {
-				if l.Allow("shared") {
+				if allow(l, "shared") {
 					allowed.Add(1)
 				}
-				l.Allow(fmt.Sprintf("own-%d-%d", g, i))
+				allow(l, fmt.Sprintf("own-%d-%d", g, i))
 			}
 		})
 	}

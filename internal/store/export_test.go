@@ -9,6 +9,9 @@ func Writer(db *DB) *bun.DB { return db.rw }
 // Reader exposes the pool that takes reads; on PostgreSQL it is Writer's.
 func Reader(db *DB) *bun.DB { return db.ro }
 
+// MigrationLockID is the PostgreSQL advisory lock Migrate takes.
+const MigrationLockID = migrationLockID
+
 // MaxLogBatch is how many predictions one write of the log carries at most.
 const MaxLogBatch = maxLogBatch
 

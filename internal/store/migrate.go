@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mlapi/mlapi/migrations"
 	"github.com/uptrace/bun/migrate"
@@ -17,13 +18,20 @@ const (
 	// unlockTimeout bounds releasing the lock, which must happen even when
 	// the caller's context has just expired.
 	unlockTimeout = 10 * time.Second
+	// migrationLockID names the PostgreSQL advisory lock Migrate and
+	// Rollback hold: "mlapi" in ASCII, a number no other application on the
+	// database is likely to use.
+	migrationLockID int64 = 0x6d6c617069
 )
 
 // Migrate applies the migrations not applied yet. Callers in several
-// processes take turns through bun's lock table (bun_migration_locks): one
-// applies, the others wait within ctx, then find nothing left to do. A
-// process killed while migrating leaves its lock behind; Migrate then waits
-// until ctx ends and says so, and deleting the row releases it.
+// processes take turns: one applies, the others wait within ctx, then find
+// nothing left to do. On PostgreSQL they take turns through an advisory
+// lock, which the server releases when its holder's connection ends, so a
+// process killed while migrating holds up no one. On SQLite they take turns
+// through bun's lock table (bun_migration_locks), whose row a killed
+// process leaves behind: Migrate then waits until ctx ends and says so, and
+// deleting the row releases it.
 func (db *DB) Migrate(ctx context.Context) error {
 	err := db.withMigrationLock(ctx, func(m *migrate.Migrator) error {
 		_, err := m.Migrate(ctx)
@@ -89,15 +97,55 @@ func (db *DB) migrator() (*migrate.Migrator, error) {
 	return migrate.NewMigrator(db.rw, ms, migrate.WithMarkAppliedOnSuccess(true)), nil
 }
 
-// withMigrationLock runs fn holding bun's migration lock.
-func (db *DB) withMigrationLock(ctx context.Context, fn func(*migrate.Migrator) error) (err error) {
+// withMigrationLock runs fn holding the migration lock: PostgreSQL's
+// advisory lock, or on SQLite bun's lock row.
+func (db *DB) withMigrationLock(ctx context.Context, fn func(*migrate.Migrator) error) error {
 	m, err := db.migrator()
 	if err != nil {
 		return err
 	}
+	if db.dialect == Postgres {
+		return db.withAdvisoryLock(ctx, func() error {
+			if err := initMigrations(ctx, m); err != nil {
+				return err
+			}
+			return fn(m)
+		})
+	}
 	if err := initMigrations(ctx, m); err != nil {
 		return err
 	}
+	return withLockRow(ctx, m, func() error { return fn(m) })
+}
+
+// withAdvisoryLock runs fn holding the session advisory lock
+// migrationLockID, taken on a connection of its own outside the pool: the
+// migrations need the pool, which may be a single connection. The lock is
+// the session's, so it goes when that connection does, whatever becomes of
+// this process.
+func (db *DB) withAdvisoryLock(ctx context.Context, fn func() error) error {
+	conn, err := pgx.ConnectConfig(ctx, db.pgConfig)
+	if err != nil {
+		return fmt.Errorf("connect to take the migration lock: %w", err)
+	}
+	// Closing the session releases the lock.
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+		defer cancel()
+		conn.Close(closeCtx)
+	}()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockID); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("take the migration lock: another process is migrating "+
+				"(pg_locks lists it as the advisory lock %d): %w", migrationLockID, err)
+		}
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	return fn()
+}
+
+// withLockRow runs fn holding bun's lock row in bun_migration_locks.
+func withLockRow(ctx context.Context, m *migrate.Migrator, fn func() error) (err error) {
 	for {
 		err := m.Lock(ctx)
 		if err == nil {
@@ -122,7 +170,7 @@ func (db *DB) withMigrationLock(ctx context.Context, fn func(*migrate.Migrator) 
 			err = errors.Join(err, fmt.Errorf("release the migration lock: %w", unlockErr))
 		}
 	}()
-	return fn(m)
+	return fn()
 }
 
 // initMigrations creates bun's bookkeeping tables. Two PostgreSQL sessions

@@ -88,7 +88,7 @@ func TestMigrateTwiceIsANoOp(t *testing.T) {
 func TestMigrationsRollBackAndReapply(t *testing.T) {
 	t.Parallel()
 	all := allMigrations(t)
-	schemaTables := []string{"bun_migration_locks", "bun_migrations", "history_rollups", "models", "outcomes", "requests", "responses", "revoked_tokens", "user_history_totals", "users"}
+	schemaTables := []string{"attempt_counters", "bun_migration_locks", "bun_migrations", "history_rollups", "models", "outcomes", "requests", "responses", "revoked_tokens", "user_history_totals", "users"}
 	bunTables := []string{"bun_migration_locks", "bun_migrations"}
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		if got := tables(t, db); !slices.Equal(got, schemaTables) {
@@ -129,15 +129,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		databaseURL := storetest.URL(t, dialect)
 		const processes = 4
-		dbs := make([]*store.DB, processes)
-		for i := range dbs {
-			db, err := store.Open(t.Context(), databaseURL, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			dbs[i] = db
-		}
+		dbs := openProcesses(t, databaseURL, processes)
 		errs := make([]error, processes)
 		var wg sync.WaitGroup
 		for i, db := range dbs {
@@ -154,32 +146,114 @@ func TestMigrateConcurrently(t *testing.T) {
 	})
 }
 
-func TestMigrateWaitsForTheLock(t *testing.T) {
-	t.Parallel()
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+// holdMigrationLock takes the migration lock as another process migrating
+// would, and returns the function that releases it, the connection's
+// backend id on PostgreSQL (for a test to end it as a dying process's
+// would end), and what the error of a caller that gave up waiting names.
+func holdMigrationLock(t *testing.T, db *store.DB) (release func(), pid int, names string) {
+	t.Helper()
+	if db.Dialect() == store.SQLite {
 		ms, err := migrations.New()
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Another process is migrating, or died doing so.
 		other := migrate.NewMigrator(store.Writer(db), ms)
 		if err := other.Lock(t.Context()); err != nil {
 			t.Fatal(err)
 		}
+		return func() {
+			if err := other.Unlock(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}, 0, "bun_migration_locks"
+	}
+	conn, err := store.Writer(db).Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(t.Context(), "SELECT pg_advisory_lock(?)", store.MigrationLockID); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRowContext(t.Context(), "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(t.Context(), "SELECT pg_advisory_unlock(?)", store.MigrationLockID); err != nil {
+			t.Fatal(err)
+		}
+	}, pid, "advisory lock"
+}
+
+// openProcesses opens the database at databaseURL n times, as n processes
+// would, each with a pool of its own.
+func openProcesses(t *testing.T, databaseURL string, n int) []*store.DB {
+	t.Helper()
+	dbs := make([]*store.DB, n)
+	for i := range dbs {
+		db, err := store.Open(t.Context(), databaseURL, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	return dbs
+}
+
+func TestMigrateWaitsForTheLock(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		// Another process is migrating, or on SQLite died doing so.
+		release, _, names := holdMigrationLock(t, db)
 
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
-		err = db.Migrate(ctx)
+		err := db.Migrate(ctx)
 		wantCode(t, err, apperr.Unavailable)
-		if !strings.Contains(err.Error(), "bun_migration_locks") {
-			t.Fatalf("error %q does not say where the lock is", err)
+		if !strings.Contains(err.Error(), names) {
+			t.Fatalf("error %q does not say where the lock is (%s)", err, names)
 		}
 
-		if err := other.Unlock(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		release()
 		if err := db.Migrate(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 	})
+}
+
+// On PostgreSQL a process that dies while migrating holds up no one: its
+// lock goes with its connection, and the process waiting for it goes on.
+func TestMigrateOutlivesAHolderThatDied(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		if db.Dialect() != store.Postgres {
+			t.Skip("SQLite's lock is bun's row, which a killed process leaves behind: TestMigrateWaitsForTheLock")
+		}
+		_, pid, _ := holdMigrationLock(t, db)
+		migrated := make(chan error, 1)
+		go func() { migrated <- db.Migrate(t.Context()) }()
+		// Once Migrate waits for the lock, its holder dies.
+		wantCountEventually(t, db, 1, `SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+			WHERE d.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted`)
+		if _, err := store.Writer(db).ExecContext(t.Context(), "SELECT pg_terminate_backend(?)", pid); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-migrated; err != nil {
+			t.Fatalf("Migrate after the lock's holder died: %v", err)
+		}
+	})
+}
+
+// wantCountEventually waits until query counts want; the test's deadline
+// bounds the wait.
+func wantCountEventually(t *testing.T, db *store.DB, want int, query string) {
+	t.Helper()
+	for count(t, db, query) != want {
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("%s never counted %d", query, want)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,6 +81,11 @@ type DB struct {
 	logs *logWriter
 	// sqliteLog holds the SQLite log's prepared statements.
 	sqliteLog sqliteStatements
+	// pgConfig opens connections outside the pool, for PostgreSQL only.
+	pgConfig *pgx.ConnConfig
+	// attemptsPruneDue is when this process next prunes the attempt
+	// counters, in Unix nanoseconds (attempts.go).
+	attemptsPruneDue atomic.Int64
 }
 
 // Open connects to databaseURL and pings it. An empty URL means SQLite at
@@ -172,7 +178,7 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 	sqldb.SetConnMaxIdleTime(idleTimeout)
 
 	bdb := bun.NewDB(sqldb, pgdialect.New())
-	db := &DB{rw: bdb, ro: bdb, dialect: Postgres}
+	db := &DB{rw: bdb, ro: bdb, dialect: Postgres, pgConfig: config}
 	db.logs = newLogWriter(db.writeLogsPostgres, opts.LogWrites)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())

@@ -136,6 +136,13 @@ func postgresAdminURL(t testing.TB) string {
 	return adminURL
 }
 
+// OpenURL opens and migrates the database at databaseURL (from URL), as one
+// more process using it would, and closes it when t ends.
+func OpenURL(t testing.TB, databaseURL string) *store.DB {
+	t.Helper()
+	return open(t, databaseURL)
+}
+
 func open(t testing.TB, databaseURL string) *store.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
