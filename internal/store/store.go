@@ -27,6 +27,8 @@ import (
 
 	// The pure-Go SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
+
+	"github.com/mlapi/mlapi/internal/audit"
 )
 
 // DefaultSQLitePath is where Open puts the database when given no URL.
@@ -53,6 +55,10 @@ type Options struct {
 	// through one connection of their own. A request that finds the pool
 	// exhausted waits for a connection within its context's deadline.
 	MaxOpenConns int
+	// AuditKey keys the audit log's chains and checkpoints (package
+	// audit). The zero Key is the empty one, which everybody holds: such
+	// chains show accidents, not forgeries. The server always sets one.
+	AuditKey audit.Key
 }
 
 // DB is mlapi's database. It is safe for concurrent use.
@@ -70,6 +76,8 @@ type DB struct {
 	logs *logWriter
 	// sqliteLog holds the SQLite log's prepared statements.
 	sqliteLog sqliteStatements
+	// audit is the audit chain the log is appended to.
+	audit *auditChain
 }
 
 // Open connects to databaseURL and pings it. An empty URL means SQLite at
@@ -162,8 +170,8 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 	sqldb.SetConnMaxIdleTime(idleTimeout)
 
 	bdb := bun.NewDB(sqldb, pgdialect.New())
-	db := &DB{rw: bdb, ro: bdb, dialect: Postgres}
-	db.logs = newLogWriter(db.writeLogsPostgres)
+	db := &DB{rw: bdb, ro: bdb, dialect: Postgres, audit: newAuditChain(auditKey(opts))}
+	db.logs = newLogWriter(db.chained(db.writeLogsPostgres))
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -204,12 +212,20 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, errors.Join(err, writer.Close())
 	}
-	db := &DB{rw: writer, ro: reader, dialect: SQLite, sqlitePath: path}
-	db.logs = newLogWriter(db.writeLogsSQLite)
+	db := &DB{rw: writer, ro: reader, dialect: SQLite, sqlitePath: path, audit: newAuditChain(auditKey(opts))}
+	db.logs = newLogWriter(db.chained(db.writeLogsSQLite))
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	return db, nil
+}
+
+// auditKey is opts's audit key, the empty one when none is set.
+func auditKey(opts Options) audit.Key {
+	if opts.AuditKey.ID() == "" {
+		return audit.NewKey(nil)
+	}
+	return opts.AuditKey
 }
 
 // createPrivate creates the database file, empty and readable by the owner
@@ -272,7 +288,7 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.logs.close()
 	var err error
-	for _, stmt := range []*sql.Stmt{db.sqliteLog.request, db.sqliteLog.response} {
+	for _, stmt := range []*sql.Stmt{db.sqliteLog.request, db.sqliteLog.response, db.sqliteLog.head} {
 		if stmt != nil {
 			err = errors.Join(err, stmt.Close())
 		}
