@@ -348,6 +348,7 @@ type testAPI struct {
 	server *httptest.Server
 	db     *store.DB
 	url    string  // the database's URL
+	secret string  // its JWT_SECRET
 	tables *sql.DB // the database on connections of its own, as an operator inspects it
 	logs   *syncBuffer
 	live   *live.Broker // the subscriptions, for tests to wait on
@@ -380,8 +381,20 @@ func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *t
 	})
 	return &testAPI{
 		endpoint: endpoint{base: server.URL, client: server.Client()},
-		server:   server, db: a.db, url: databaseURL, tables: tables, logs: logs, live: a.live,
+		server:   server, db: a.db, url: databaseURL, secret: cfg.JWTSecret, tables: tables, logs: logs, live: a.live,
 	}
+}
+
+// env is the server's environment, for the commands an operator runs
+// beside it: its database and its secret.
+func (a *testAPI) env(key string) string {
+	switch key {
+	case "DATABASE_URL":
+		return a.url
+	case "JWT_SECRET":
+		return a.secret
+	}
+	return ""
 }
 
 // defaultConfig is the configuration of an empty environment.
@@ -469,12 +482,7 @@ func (a *testAPI) createAdmin(t testing.TB, username, password string) (id, toke
 	t.Helper()
 	var out strings.Builder
 	err := run(context.Background(), []string{"user", "create", "--admin", "--username", username, "--email", username + "@example.com"},
-		func(key string) string {
-			if key == "DATABASE_URL" {
-				return a.url
-			}
-			return ""
-		}, strings.NewReader(password+"\n"), &out, io.Discard)
+		a.env, strings.NewReader(password+"\n"), &out, io.Discard)
 	if err != nil {
 		t.Fatalf("user create --admin %s: %v", username, err)
 	}

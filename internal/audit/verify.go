@@ -3,10 +3,12 @@ package audit
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -120,6 +122,27 @@ type Head struct {
 	Hash       Hash
 }
 
+// String is h as --expect takes it: CHAIN:SEQ:HASH.
+func (h Head) String() string { return fmt.Sprintf("%d:%d:%s", h.Chain, h.Seq, h.Hash) }
+
+// ParseHead reads a Head written by Head.String.
+func ParseHead(s string) (Head, error) {
+	var h Head
+	var hexHash string
+	parts := strings.Split(s, ":")
+	if len(parts) == 3 {
+		hexHash = parts[2]
+		_, err1 := fmt.Sscan(parts[0], &h.Chain)
+		_, err2 := fmt.Sscan(parts[1], &h.Seq)
+		b, err3 := hex.DecodeString(hexHash)
+		if err1 == nil && err2 == nil && err3 == nil && len(b) == HashSize && h.Chain > 0 && h.Seq > 0 {
+			h.Hash = Hash(b)
+			return h, nil
+		}
+	}
+	return Head{}, fmt.Errorf("head %q: want CHAIN:SEQ:HASH, as a chain's head is logged (the hash in 64 hex digits)", s)
+}
+
 // Report is what Verify found.
 type Report struct {
 	// KeyID names the key the log was verified with.
@@ -151,14 +174,16 @@ const (
 
 // Verify checks every chain of src against key, from its start to its head,
 // jumping over the checkpoints, and the requests outside the chains against
-// the genesis; it returns what it found. An error means the log could not be
-// read, not that it was tampered with.
-func Verify(ctx context.Context, src Source, key Key) (Report, error) {
+// the genesis; it returns what it found. Each of expected, a head logged
+// earlier, must be on its chain's path: a chain cut back and rewritten by
+// someone holding the key still shows there. An error means the log could
+// not be read, not that it was tampered with.
+func Verify(ctx context.Context, src Source, key Key, expected ...Head) (Report, error) {
 	began := time.Now()
 	report := Report{KeyID: key.ID()}
 	err := src.ReadAudit(ctx, func(ctx context.Context, snap Snapshot) error {
 		report = Report{KeyID: key.ID()}
-		return verify(ctx, snap, key, &report)
+		return verify(ctx, snap, key, expected, &report)
 	})
 	if err != nil {
 		return Report{}, fmt.Errorf("verify the audit log: %w", err)
@@ -167,7 +192,7 @@ func Verify(ctx context.Context, src Source, key Key) (Report, error) {
 	return report, nil
 }
 
-func verify(ctx context.Context, snap Snapshot, key Key, report *Report) error {
+func verify(ctx context.Context, snap Snapshot, key Key, expected []Head, report *Report) error {
 	chains, err := snap.Chains(ctx)
 	if err != nil {
 		return fmt.Errorf("read the chains: %w", err)
@@ -181,7 +206,10 @@ func verify(ctx context.Context, snap Snapshot, key Key, report *Report) error {
 	for _, cp := range checkpoints {
 		byChain[cp.Chain] = append(byChain[cp.Chain], cp)
 	}
-	w := walker{chainer: NewChainer(key), report: report}
+	w := walker{chainer: NewChainer(key), report: report, expected: make(map[int64][]Head)}
+	for _, h := range expected {
+		w.expected[h.Chain] = append(w.expected[h.Chain], h)
+	}
 	var buf []Stored
 	for _, c := range chains {
 		if c.KeyID != key.ID() {
@@ -195,6 +223,11 @@ func verify(ctx context.Context, snap Snapshot, key Key, report *Report) error {
 			return fmt.Errorf("walk chain %d: %w", c.ID, err)
 		}
 		delete(byChain, c.ID)
+		delete(w.expected, c.ID)
+	}
+	for _, chain := range slices.Sorted(maps.Keys(w.expected)) {
+		report.add(Problem{Kind: Deleted, Chain: chain, Seq: w.expected[chain][0].Seq,
+			Detail: "a head logged before is on a chain that does not exist"})
 	}
 	// Checkpoints of no chain: a chain row deleted, or a checkpoint made up.
 	orphans := make([]int64, 0, len(byChain))
@@ -251,6 +284,8 @@ func (r *Report) add(p Problem) {
 type walker struct {
 	chainer *Chainer
 	report  *Report
+	// expected are the heads to find, by chain.
+	expected map[int64][]Head
 }
 
 // chainWalk is the state of one chain's walk: the last link verified.
@@ -264,6 +299,8 @@ type chainWalk struct {
 	// lastRequest and lastResponse are the ids of the entry before: ids
 	// grow along a chain.
 	lastRequest, lastResponse int64
+	// expected are the heads logged before, by seq.
+	expected map[int64]Hash
 }
 
 // walk verifies chain c's entries in order, from its genesis to its head.
@@ -274,6 +311,10 @@ func (w *walker) walk(ctx context.Context, snap Snapshot, c Chain, checkpoints [
 		checkpoints: make(map[int64]Checkpoint, len(checkpoints)), used: make(map[int64]bool)}
 	for _, cp := range checkpoints {
 		cw.checkpoints[cp.From] = cp
+	}
+	cw.expected = make(map[int64]Hash)
+	for _, h := range w.expected[c.ID] {
+		cw.expected[h.Seq] = h.Hash
 	}
 	afterSeq, afterID := int64(math.MinInt64), int64(0)
 	for {
@@ -298,6 +339,12 @@ func (w *walker) walk(ctx context.Context, snap Snapshot, c Chain, checkpoints [
 			Detail: fmt.Sprintf("the chain's last entries, %d to %d, are missing", cw.seq+1, c.HeadSeq)})
 	case cw.seq == c.HeadSeq && cw.seq > 0 && !bytes.Equal(cw.hash[:], c.HeadHash):
 		w.report.add(Problem{Kind: Changed, Chain: c.ID, Seq: c.HeadSeq, Detail: "the chain's head hash was changed"})
+	}
+	for _, seq := range slices.Sorted(maps.Keys(cw.expected)) {
+		if seq > cw.seq {
+			w.report.add(Problem{Kind: Deleted, Chain: c.ID, Seq: seq,
+				Detail: fmt.Sprintf("the chain was cut back: it ends at %d, and a head logged before was at %d", cw.seq, seq)})
+		}
 	}
 	for _, from := range slices.Sorted(maps.Keys(cw.checkpoints)) {
 		if cp := cw.checkpoints[from]; !cw.used[from] {
@@ -328,6 +375,7 @@ func (w *walker) jump(cw *chainWalk) {
 		}
 		w.report.PrunedRows += cp.To - cp.From
 		cw.seq, cw.hash = cp.To, toHash
+		w.check(cw, 0)
 	}
 }
 
@@ -373,4 +421,19 @@ func (w *walker) resync(cw *chainWalk, s *Stored) {
 		cw.hash = Hash(s.Hash)
 	}
 	cw.lastRequest, cw.lastResponse = s.RequestID, s.ResponseID
+	w.check(cw, s.RequestID)
+}
+
+// check compares the walk's state with a head logged before at its place,
+// if there is one. Entries pruned past a head take it out of reach.
+func (w *walker) check(cw *chainWalk, requestID int64) {
+	want, ok := cw.expected[cw.seq]
+	if !ok {
+		return
+	}
+	delete(cw.expected, cw.seq)
+	if want != cw.hash {
+		w.report.add(Problem{Kind: Changed, Chain: cw.chain.ID, Seq: cw.seq, RequestID: requestID,
+			Detail: "the chain differs from a head logged before: it was rewritten up to here"})
+	}
 }

@@ -331,3 +331,16 @@ func (db *DB) checkpoint(ctx context.Context, tx bun.Tx, chainer *audit.Chainer,
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, chain, from, to, toHash[:], reason, seal[:], now())
 	return err
 }
+
+// AuditHead returns the last entry this DB appended to its chain, as it
+// knows it; Chain is zero before its first write. Logged where the
+// database's users cannot rewrite it, it pins the chain up to there.
+func (db *DB) AuditHead() audit.Head {
+	c := db.audit
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.id == 0 {
+		return audit.Head{}
+	}
+	return audit.Head{Chain: c.id, Seq: c.seq, Hash: c.head}
+}

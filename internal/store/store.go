@@ -70,8 +70,6 @@ type DB struct {
 	// query-only connections that WAL lets read while the writer writes.
 	ro      *bun.DB
 	dialect string
-	// sqlitePath is the database file, for SQLite only.
-	sqlitePath string
 	// logs writes the prediction log, concurrent predictions together.
 	logs *logWriter
 	// sqliteLog holds the SQLite log's prepared statements.
@@ -86,18 +84,41 @@ type DB struct {
 // directories of a SQLite file are created, readable by the owner only
 // (0700), and so is a new database file (0600) with its -wal and -shm files.
 func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
+	if path, ok := sqlitePath(databaseURL); ok {
+		return openSQLite(ctx, path, opts)
+	}
 	switch {
-	case databaseURL == "":
-		return openSQLite(ctx, DefaultSQLitePath, opts)
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		return openPostgres(ctx, databaseURL, opts)
-	case strings.HasPrefix(databaseURL, "sqlite://"):
-		return openSQLite(ctx, strings.TrimPrefix(databaseURL, "sqlite://"), opts)
-	case strings.HasPrefix(databaseURL, "file:"):
-		return openSQLite(ctx, strings.TrimPrefix(databaseURL, "file:"), opts)
 	default:
 		return nil, fmt.Errorf("unsupported database URL scheme %q: want postgres, postgresql, sqlite or file", scheme(databaseURL))
 	}
+}
+
+// sqlitePath returns the file of the SQLite database databaseURL names, as
+// Open reads it; ok is false for a URL of another database.
+func sqlitePath(databaseURL string) (path string, ok bool) {
+	switch {
+	case databaseURL == "":
+		return DefaultSQLitePath, true
+	case strings.HasPrefix(databaseURL, "sqlite://"):
+		return strings.TrimPrefix(databaseURL, "sqlite://"), true
+	case strings.HasPrefix(databaseURL, "file:"):
+		return strings.TrimPrefix(databaseURL, "file:"), true
+	}
+	return "", false
+}
+
+// SQLiteDir returns the directory of the SQLite database file databaseURL
+// names, where state that belongs with the database (such as a generated
+// token secret) can be kept, even before the database is opened; ok is
+// false for PostgreSQL.
+func SQLiteDir(databaseURL string) (dir string, ok bool) {
+	path, ok := sqlitePath(databaseURL)
+	if !ok || path == "" {
+		return "", false
+	}
+	return filepath.Dir(path), true
 }
 
 // scheme returns the part of a URL before its first colon when that part is
@@ -212,7 +233,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, errors.Join(err, writer.Close())
 	}
-	db := &DB{rw: writer, ro: reader, dialect: SQLite, sqlitePath: path, audit: newAuditChain(auditKey(opts))}
+	db := &DB{rw: writer, ro: reader, dialect: SQLite, audit: newAuditChain(auditKey(opts))}
 	db.logs = newLogWriter(db.chained(db.writeLogsSQLite))
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
@@ -258,16 +279,6 @@ func openSQLitePool(dsn string, conns int) (*bun.DB, error) {
 
 // Dialect reports which database this is: Postgres or SQLite.
 func (db *DB) Dialect() string { return db.dialect }
-
-// SQLiteDir returns the directory of a SQLite database file, where state that
-// belongs with the database (such as a generated token secret) can be kept;
-// ok is false on PostgreSQL.
-func (db *DB) SQLiteDir() (dir string, ok bool) {
-	if db.dialect != SQLite {
-		return "", false
-	}
-	return filepath.Dir(db.sqlitePath), true
-}
 
 // Ping checks that the database answers, for readiness probes.
 func (db *DB) Ping(ctx context.Context) error {
