@@ -70,9 +70,10 @@ type Snapshot interface {
 	Checkpoints(ctx context.Context) ([]Checkpoint, error)
 	// Unchained counts the requests outside any chain.
 	Unchained(ctx context.Context) (Unchained, error)
-	// Entries appends to buf up to limit entries of chain after (seq,
-	// requestID), in that order, and returns it.
-	Entries(ctx context.Context, chain, seq, requestID int64, limit int, buf []Stored) ([]Stored, error)
+	// Entries appends to buf the entries of chain whose sequence numbers
+	// are the first span numbers in use after seq, in (seq, request id)
+	// order, and returns it: none after the chain's last entry.
+	Entries(ctx context.Context, chain, seq int64, span int, buf []Stored) ([]Stored, error)
 	// Strays returns up to limit stray requests.
 	Strays(ctx context.Context, limit int) ([]Stray, error)
 }
@@ -167,8 +168,8 @@ const (
 	// MaxProblems bounds the problems a Report lists: past the first, the
 	// rest mostly tell how far the damage goes.
 	MaxProblems = 100
-	// pageSize is how many entries a read returns: enough that reading
-	// costs few round trips, few enough that memory stays flat.
+	// pageSize is how many sequence numbers a read spans: enough that
+	// reading costs few round trips, few enough that memory stays flat.
 	pageSize = 2000
 )
 
@@ -316,21 +317,20 @@ func (w *walker) walk(ctx context.Context, snap Snapshot, c Chain, checkpoints [
 	for _, h := range w.expected[c.ID] {
 		cw.expected[h.Seq] = h.Hash
 	}
-	afterSeq, afterID := int64(math.MinInt64), int64(0)
+	after := int64(math.MinInt64)
 	for {
 		var err error
-		buf, err = snap.Entries(ctx, c.ID, afterSeq, afterID, pageSize, buf[:0])
+		buf, err = snap.Entries(ctx, c.ID, after, pageSize, buf[:0])
 		if err != nil {
 			return buf, err
+		}
+		if len(buf) == 0 {
+			break
 		}
 		for i := range buf {
 			w.entry(&cw, &buf[i])
 		}
-		if len(buf) < pageSize {
-			break
-		}
-		last := buf[len(buf)-1]
-		afterSeq, afterID = last.Seq, last.RequestID
+		after = buf[len(buf)-1].Seq
 	}
 	w.jump(&cw)
 	switch {

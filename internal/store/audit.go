@@ -196,14 +196,24 @@ type auditEntryRow struct {
 	ErrorCode    *string   `bun:"error_code"`
 }
 
-// Entries reads a page of a chain by requests_audit_chain_seq_idx.
-func (s auditSnapshot) Entries(ctx context.Context, chain, seq, requestID int64, limit int, buf []audit.Stored) ([]audit.Stored, error) {
+// Entries reads a page of a chain by requests_audit_chain_seq_idx: the
+// next sequence number after seq, then a range of span numbers from it.
+// A range, rather than LIMIT, bounds the page whatever the planner thinks
+// of the table, and keeps the rows of one number (only tampering makes
+// two) on one page.
+func (s auditSnapshot) Entries(ctx context.Context, chain, seq int64, span int, buf []audit.Stored) ([]audit.Stored, error) {
+	var first []int64
+	err := s.tx.NewRaw("SELECT audit_seq FROM requests WHERE audit_chain = ? AND audit_seq > ? ORDER BY audit_seq LIMIT 1",
+		chain, seq).Scan(ctx, &first)
+	if err != nil || len(first) == 0 {
+		return buf, err
+	}
 	var rows []auditEntryRow
-	err := s.tx.NewRaw(`SELECT q.id AS request_id, q.user_id, q.input, q.created_datetime, q.audit_seq, q.audit_hash,
+	err = s.tx.NewRaw(`SELECT q.id AS request_id, q.user_id, q.input, q.created_datetime, q.audit_seq, q.audit_hash,
 		s.id AS response_id, s.output, s.yhat_prob, s.yhat, s.model_version, s.status, s.error_code
 	FROM requests AS q LEFT JOIN responses AS s ON s.request_id = q.id
-	WHERE q.audit_chain = ? AND q.audit_seq >= ? AND (q.audit_seq > ? OR q.id > ?)
-	ORDER BY q.audit_seq, q.id LIMIT ?`, chain, seq, seq, requestID, limit).Scan(ctx, &rows)
+	WHERE q.audit_chain = ? AND q.audit_seq >= ? AND q.audit_seq < ?
+	ORDER BY q.audit_seq, q.id`, chain, first[0], first[0]+int64(span)).Scan(ctx, &rows)
 	if err != nil {
 		return buf, err
 	}

@@ -3,11 +3,14 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/mlapi/mlapi/internal/apperr"
@@ -456,4 +459,71 @@ func migrateBefore(t *testing.T, db *store.DB, version string) {
 	if _, err := m.Migrate(t.Context()); err != nil {
 		t.Fatal(fmt.Errorf("migrate before %s: %w", version, err))
 	}
+}
+
+// TestAuditAtScale verifies a log of MLAPI_SCALE_ROWS requests in one chain
+// on PostgreSQL and logs how long it took. It is skipped unless
+// MLAPI_SCALE_ROWS is set, since loading takes minutes:
+//
+//	MLAPI_SCALE_ROWS=1000000 TEST_DATABASE_URL=postgres://... \
+//	  go test -run TestAuditAtScale -v -timeout 30m ./internal/store
+func TestAuditAtScale(t *testing.T) {
+	rows, _ := strconv.Atoi(os.Getenv("MLAPI_SCALE_ROWS"))
+	if rows <= 0 || os.Getenv(storetest.EnvDatabaseURL) == "" {
+		t.Skip("set MLAPI_SCALE_ROWS (e.g. 1000000) and TEST_DATABASE_URL to verify that many rows on PostgreSQL")
+	}
+	db, _ := openAudited(t, store.Postgres)
+	ctx := t.Context()
+	ada := createUser(t, db, "ada")
+	began := time.Now()
+	for _, stmt := range []string{
+		fmt.Sprintf(`INSERT INTO audit_chains (id, key_id, started_datetime, head_seq, head_hash) VALUES (1, '%s', now(), %d, '')`,
+			testAuditKey.ID(), rows),
+		fmt.Sprintf(`INSERT INTO requests (user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq)
+			SELECT %d, ('{"age": ' || g || ', "sex": 1, "platelets": 500000}')::json, t, t, 1, g
+			FROM generate_series(1, %d) AS g, LATERAL (SELECT timestamptz '2025-01-01' + g * interval '1 second') AS ts(t)`,
+			ada.ID, rows),
+		`INSERT INTO responses (request_id, user_id, output, yhat_prob, yhat, model_version, status, error_code, created_datetime, updated_datetime)
+			SELECT id, user_id, '{"yhat_prob": "0.5"}', (id * 7919 % 1000) / 1000.0, CASE WHEN (id * 7919 % 1000) >= 500 THEN 1 ELSE 0 END,
+				'xgb-1', 'ok', NULL, created_datetime, created_datetime FROM requests`,
+	} {
+		exec(t, db, stmt)
+	}
+	// The chain's hashes, computed as the writer computes them, from the
+	// rows as verification reads them.
+	chainer := audit.NewChainer(testAuditKey)
+	head := chainer.Genesis(1)
+	err := db.ReadAudit(ctx, func(ctx context.Context, snap audit.Snapshot) error {
+		var page []audit.Stored
+		seq := int64(0)
+		for {
+			var err error
+			if page, err = snap.Entries(ctx, 1, seq, 5000, page[:0]); err != nil || len(page) == 0 {
+				return err
+			}
+			seqs, hashes := make([]int64, len(page)), make([][]byte, len(page))
+			for i := range page {
+				head = chainer.Next(head, &page[i].Entry)
+				seqs[i], hashes[i] = page[i].Seq, append([]byte(nil), head[:]...)
+			}
+			_, err = store.Writer(db).NewRaw(`UPDATE requests AS q SET audit_hash = d.h
+				FROM unnest(?::bigint[], ?::bytea[]) AS d (seq, h) WHERE q.audit_chain = 1 AND q.audit_seq = d.seq`,
+				pgdialect.Array(seqs), pgdialect.Array(hashes)).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			seq = page[len(page)-1].Seq
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, "UPDATE audit_chains SET head_hash = ? WHERE id = 1", head[:])
+	exec(t, db, "VACUUM ANALYZE requests")
+	exec(t, db, "VACUUM ANALYZE responses")
+	t.Logf("loaded and hashed %d requests in %v", rows, time.Since(began).Round(time.Second))
+
+	report := wantClean(t, db, int64(rows), 0)
+	t.Logf("verified %d requests in %v (%.0f a second)", report.Rows, report.Took.Round(time.Millisecond),
+		float64(report.Rows)/report.Took.Seconds())
 }
