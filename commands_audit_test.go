@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -155,6 +158,48 @@ func TestAuditLogQuery(t *testing.T) {
 		if p.Kind != "CHANGED" || p.Chain == nil || *p.Chain != 1 || p.Seq == nil || *p.Seq != 1 ||
 			p.RequestID == nil || *p.RequestID != answers[0].RequestID {
 			t.Fatalf("problem %+v, want CHANGED at chain 1, seq 1, request %s", p, answers[0].RequestID)
+		}
+	})
+}
+
+// TestAuditHeadLoggedAtShutdown: a server logs its chain's head as it
+// closes, in the form --expect takes, and the log verifies through it.
+func TestAuditHeadLoggedAtShutdown(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		cfg := defaultConfig(t)
+		cfg.DatabaseURL, cfg.JWTSecret = storetest.URL(t, dialect), randomSecret(t)
+		logs := &syncBuffer{}
+		a, err := newApp(t.Context(), cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := httptest.NewServer(a.handler)
+		api := endpoint{base: server.URL, client: server.Client()}
+		_, ada := api.user(t, "ada")
+		api.predict(t, ada)
+		api.predict(t, ada)
+		server.Close()
+		if err := a.close(); err != nil {
+			t.Fatal(err)
+		}
+
+		var head string
+		for line := range strings.Lines(logs.String()) {
+			var entry struct{ Msg, Expect string }
+			if err := json.Unmarshal([]byte(line), &entry); err == nil && entry.Msg == "audit chain head" {
+				head = entry.Expect
+			}
+		}
+		if !strings.HasPrefix(head, "1:2:") {
+			t.Fatalf("logged head %q, want chain 1 at 2", head)
+		}
+		env := func(k string) string {
+			return map[string]string{"DATABASE_URL": cfg.DatabaseURL, "JWT_SECRET": cfg.JWTSecret}[k]
+		}
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"audit", "verify", "--expect", head}, env, nil, &out, io.Discard); err != nil {
+			t.Fatalf("verify --expect %s: %v\n%s", head, err, out.String())
 		}
 	})
 }

@@ -221,10 +221,22 @@ func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pendi
 	return accepted, true, nil
 }
 
-// writeLogsSQLite is the writeLogsFunc of SQLite. Each request is
+// writeLogsSQLite is the writeLogsFunc of SQLite. A write that finds the
+// chain's head moved, having written nothing, is hashed again from where
+// the head is, as on PostgreSQL.
+func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResult, error) {
+	results, err := db.writeLogsSQLiteOnce(ctx, items)
+	if errors.Is(err, errHeadMoved) {
+		db.audit.stale = true
+		results, err = db.writeLogsSQLiteOnce(ctx, items)
+	}
+	return results, err
+}
+
+// writeLogsSQLiteOnce writes items in one transaction. Each request is
 // hashed as the chain's next entry before its INSERT, which tells whether
 // it was accepted; a refused one takes no place in the chain.
-func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResult, error) {
+func (db *DB) writeLogsSQLiteOnce(ctx context.Context, items []*logItem) ([]logResult, error) {
 	chain := db.audit
 	results := refusedAll(items)
 	stmts, err := db.sqliteLogStatements(ctx)
