@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mlapi/mlapi/internal/account"
+	"github.com/mlapi/mlapi/internal/audit"
 	"github.com/mlapi/mlapi/internal/auth"
 	"github.com/mlapi/mlapi/internal/config"
 	"github.com/mlapi/mlapi/internal/score"
@@ -192,14 +193,23 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			return err
 		}
 	}
-	db, err := store.Open(ctx, *databaseURL, store.Options{MaxOpenConns: 2})
+	// Deleting a user seals the audit log's checkpoints for their
+	// requests, with the server's key; the other actions write no log,
+	// and need no key.
+	open := func() (*store.DB, error) {
+		return openDatabase(ctx, commandConfig(*databaseURL, getenv), audit.Key{}, nil)
+	}
+	if action == "delete" {
+		open = func() (*store.DB, error) {
+			db, _, err := openKeyed(ctx, *databaseURL, getenv)
+			return db, err
+		}
+	}
+	db, err := open()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	if action == "create" {
 		return createUser(ctx, db, account.Registration{Username: *username, Password: password, Email: *email}, *admin, stdout)
 	}

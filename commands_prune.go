@@ -39,8 +39,9 @@ func pruneCommand(ctx context.Context, args []string, getenv func(string) string
 		return fmt.Errorf("prune: --batch %d: want 1 to %d", *batch, store.MaxPruneBatch)
 	}
 	// Migrated, as the server would be: the prune reads by the index a
-	// migration adds.
-	db, err := openDatabase(ctx, config.Config{DatabaseURL: *databaseURL, DBMaxConns: 2}, nil)
+	// migration adds. Keyed as the server's: the prune seals the audit
+	// log's checkpoints.
+	db, _, err := openKeyed(ctx, *databaseURL, getenv)
 	if err != nil {
 		return err
 	}

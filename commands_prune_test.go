@@ -42,12 +42,7 @@ func TestPruneCommand(t *testing.T) {
 		api.ageRequests(t, "ada", 4)
 		api.ageRequests(t, "bob", 1)
 
-		getenv := func(k string) string {
-			if k == "DATABASE_URL" {
-				return api.url
-			}
-			return ""
-		}
+		getenv := api.env
 		steps := []struct {
 			args []string
 			want string
@@ -91,11 +86,7 @@ func TestPruneCommand(t *testing.T) {
 // database.
 func TestPruneCommandRefuses(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		args     []string
-		wantHelp bool
-		want     string // in stderr or the error
-	}{
+	wantRefusals(t, "prune", []refusal{
 		{args: []string{"-h"}, wantHelp: true, want: "usage: mlapi prune --older-than AGE"},
 		{args: nil, want: "usage: mlapi prune --older-than AGE"},
 		{args: []string{"--older-than", "off"}, want: "usage: mlapi prune --older-than AGE"},
@@ -104,12 +95,26 @@ func TestPruneCommandRefuses(t *testing.T) {
 		{args: []string{"--older-than", "365d", "--batch", "0"}, want: "--batch 0"},
 		{args: []string{"--older-than", "365d", "--batch", "10001"}, want: "--batch 10001"},
 		{args: []string{"--older-than", "365d", "now"}, want: "unexpected arguments: now"},
-	}
-	for _, tt := range tests {
+	})
+}
+
+// refusal is arguments a command refuses: with flag.ErrHelp or another
+// error, saying want in its stderr or its error.
+type refusal struct {
+	args     []string
+	wantHelp bool
+	want     string
+}
+
+// wantRefusals runs command with each refusal's arguments, in an empty
+// environment, and fails t unless it refuses them as said.
+func wantRefusals(t *testing.T, command string, refusals []refusal) {
+	t.Helper()
+	for _, tt := range refusals {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			t.Parallel()
 			var stderr bytes.Buffer
-			err := run(context.Background(), append([]string{"prune"}, tt.args...), func(string) string { return "" }, nil, io.Discard, &stderr)
+			err := run(context.Background(), append([]string{command}, tt.args...), func(string) string { return "" }, nil, io.Discard, &stderr)
 			if err == nil || tt.wantHelp != errors.Is(err, flag.ErrHelp) {
 				t.Fatalf("err %v, want ErrHelp: %v", err, tt.wantHelp)
 			}

@@ -167,9 +167,15 @@ func TestUserCommand(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
 		url := storetest.URL(t, dialect)
+		// The server's secret: deleting a user seals the audit log's
+		// checkpoints with its key.
+		secret := randomSecret(t)
 		getenv := func(k string) string {
-			if k == "DATABASE_URL" {
+			switch k {
+			case "DATABASE_URL":
 				return url
+			case "JWT_SECRET":
+				return secret
 			}
 			return ""
 		}

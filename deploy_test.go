@@ -20,7 +20,8 @@ func TestDeploymentFiles(t *testing.T) {
 	t.Run("environment", func(t *testing.T) {
 		t.Parallel()
 		env := readEnvFile(t, filepath.Join("deploy", "mlapi.env.example"))
-		known := map[string]bool{"JWT_SECRET": true}
+		// The secrets are read from the environment only, without a flag.
+		known := map[string]bool{"JWT_SECRET": true, "AUDIT_KEY": true}
 		var help strings.Builder
 		if _, err := config.Parse([]string{"-h"}, func(string) string { return "" }, &help); err == nil {
 			t.Fatal("-h did not stop Parse")

@@ -348,6 +348,7 @@ type testAPI struct {
 	server *httptest.Server
 	db     *store.DB
 	url    string  // the database's URL
+	secret string  // its JWT_SECRET
 	tables *sql.DB // the database on connections of its own, as an operator inspects it
 	logs   *syncBuffer
 	live   *live.Broker // the subscriptions, for tests to wait on
@@ -382,8 +383,20 @@ func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *t
 	})
 	return &testAPI{
 		endpoint: endpoint{base: server.URL, client: server.Client()},
-		server:   server, db: a.db, url: databaseURL, tables: tables, logs: logs, live: a.live, metrics: a.metrics,
+		server:   server, db: a.db, url: databaseURL, secret: cfg.JWTSecret, tables: tables, logs: logs, live: a.live, metrics: a.metrics,
 	}
+}
+
+// env is the server's environment, for the commands an operator runs
+// beside it: its database and its secret.
+func (a *testAPI) env(key string) string {
+	switch key {
+	case "DATABASE_URL":
+		return a.url
+	case "JWT_SECRET":
+		return a.secret
+	}
+	return ""
 }
 
 // defaultConfig is the configuration of an empty environment.
@@ -469,21 +482,17 @@ func (a *testAPI) lastLogged(t testing.TB) (input, output, status string) {
 // API accepts as a User id) and a token.
 func (a *testAPI) createAdmin(t testing.TB, username, password string) (id, token string) {
 	t.Helper()
-	return createAdmin(t, a.url, a.endpoint, username, password)
+	return createAdmin(t, a.env, a.endpoint, username, password)
 }
 
-// createAdmin makes an administrator in the database at databaseURL on the
-// command line, and returns their id and a token from e.
-func createAdmin(t testing.TB, databaseURL string, e endpoint, username, password string) (id, token string) {
+// createAdmin makes an administrator on the command line, run in env (the
+// server's DATABASE_URL and JWT_SECRET), and returns their id and a token
+// from e.
+func createAdmin(t testing.TB, env func(string) string, e endpoint, username, password string) (id, token string) {
 	t.Helper()
 	var out strings.Builder
 	err := run(context.Background(), []string{"user", "create", "--admin", "--username", username, "--email", username + "@example.com"},
-		func(key string) string {
-			if key == "DATABASE_URL" {
-				return databaseURL
-			}
-			return ""
-		}, strings.NewReader(password+"\n"), &out, io.Discard)
+		env, strings.NewReader(password+"\n"), &out, io.Discard)
 	if err != nil {
 		t.Fatalf("user create --admin %s: %v", username, err)
 	}

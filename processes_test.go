@@ -131,7 +131,7 @@ func TestSeveralProcessesOnOneDatabase(t *testing.T) {
 		t.Fatalf("logout: %s", resp.Raw)
 	}
 	// An administrator disables carol through another process.
-	_, admin := createAdmin(t, databaseURL, procs[0].endpoint, "root", userPassword)
+	_, admin := createAdmin(t, environment(env), procs[0].endpoint, "root", userPassword)
 	disable := procs[1].post(t, admin, `mutation($id: ID!) { setUserEnabled(userId: $id, enabled: false) { id } }`, client.Var("id", ids["carol"]))
 	if len(disable.Errors) > 0 {
 		t.Fatalf("disable carol: %s", disable.Raw)
@@ -211,5 +211,18 @@ func (c *wsClient) nextAfter(t *testing.T, earlier map[string]bool) wsMessage {
 			continue
 		}
 		return m
+	}
+}
+
+// environment looks names up in a list of NAME=VALUE, as a process's
+// environment.
+func environment(list []string) func(string) string {
+	return func(name string) string {
+		for _, kv := range list {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+				return v
+			}
+		}
+		return ""
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mlapi/mlapi/graph"
 	"github.com/mlapi/mlapi/internal/account"
+	"github.com/mlapi/mlapi/internal/audit"
 	"github.com/mlapi/mlapi/internal/auth"
 	"github.com/mlapi/mlapi/internal/config"
 	"github.com/mlapi/mlapi/internal/drift"
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return benchCommand(ctx, args[1:], stdout, stderr)
 		case "prune":
 			return pruneCommand(ctx, args[1:], getenv, stdout, stderr)
+		case "audit":
+			return auditCommand(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
 	return serve(ctx, args, getenv, stderr)
@@ -103,12 +106,19 @@ type app struct {
 	live *live.Broker
 	// models holds the served model, which SIGHUP reloads.
 	models *serving.Holder[*graph.BoundModel]
+	logger *slog.Logger
 }
 
-// close ends the subscriptions, then closes the database.
+// close ends the subscriptions, then closes the database, and logs the
+// head of the audit chain it wrote, for a later verification to check
+// against (mlapi audit verify --expect).
 func (a *app) close() error {
 	a.live.Close()
-	return a.db.Close()
+	err := a.db.Close()
+	if head := a.db.AuditHead(); head.Chain != 0 {
+		a.logger.Info("audit chain head", "expect", head.String())
+	}
+	return err
 }
 
 // newApp loads the model, opens and migrates the database, and assembles the
@@ -122,13 +132,17 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 	if err != nil {
 		return nil, err
 	}
+	key, err := auditKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	metrics := telemetry.New()
-	db, err := openDatabase(ctx, cfg, metrics.LogWrites())
+	db, err := openDatabase(ctx, cfg, key, metrics.LogWrites())
 	if err != nil {
 		return nil, err
 	}
 	metrics.CollectPools(db)
-	logger.Info("database ready", "database", store.Redact(cfg.DatabaseURL), "dialect", db.Dialect())
+	logger.Info("database ready", "database", store.Redact(cfg.DatabaseURL), "dialect", db.Dialect(), "audit_key_id", key.ID())
 	limits := httpserver.DefaultConfig(cfg.Addr)
 	broker, err := live.Open(ctx, db.Dialect(), cfg.DatabaseURL, live.Options{Logger: logger})
 	if err != nil {
@@ -146,13 +160,13 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		return nil, err
 	}
 	metrics.CollectModel(func() string { return models.Current().Info.Version })
-	handler, err := newHandler(cfg, limits, logger, models, db, broker, metrics)
+	handler, err := newHandler(cfg, limits, logger, models, db, broker, metrics, audit.NewService(db, key))
 	if err != nil {
 		broker.Close()
 		db.Close()
 		return nil, err
 	}
-	return &app{handler: handler, limits: limits, metrics: metrics.Handler(logger), db: db, live: broker, models: models}, nil
+	return &app{handler: handler, limits: limits, metrics: metrics.Handler(logger), db: db, live: broker, models: models, logger: logger}, nil
 }
 
 // serveModel serves m, read from cfg.ModelDir, and then each model a reload
@@ -177,13 +191,13 @@ func serveModel(ctx context.Context, cfg config.Config, logger *slog.Logger, m *
 // newHandler assembles the handler. Account changes go to the database
 // through broker's decorator, which announces them to the subscriptions
 // once committed.
-func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger, models *serving.Holder[*graph.BoundModel], db *store.DB, broker *live.Broker, metrics *telemetry.Metrics) (http.Handler, error) {
+func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger, models *serving.Holder[*graph.BoundModel], db *store.DB, broker *live.Broker, metrics *telemetry.Metrics, audits *audit.Service) (http.Handler, error) {
 	accounts, err := newAccounts(cfg, db, broker.Users(db), metrics.Accounts())
 	if err != nil {
 		return nil, err
 	}
 	resolver := graph.NewResolver(accounts, models,
-		graph.WithLive(broker, graph.DefaultRecheck, logger), graph.WithStats(stats.NewService(db)))
+		graph.WithLive(broker, graph.DefaultRecheck, logger), graph.WithStats(stats.NewService(db)), graph.WithAudit(audits))
 
 	persisted, err := persistedOptions(cfg)
 	if err != nil {
@@ -251,7 +265,7 @@ func routes() []string {
 // configured secret, password hashing bounded by cfg, and the per-username
 // and per-address limits; observer hears how logins and registrations end.
 func newAccounts(cfg config.Config, db *store.DB, users account.Users, observer account.Observer) (*account.Service, error) {
-	secret, source, err := jwtSecret(cfg, db)
+	secret, source, err := jwtSecret(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -474,10 +488,10 @@ func metricsMux(metrics http.Handler) http.Handler {
 	return mux
 }
 
-// openDatabase opens and migrates the configured database; logWrites, if
-// set, hears of the prediction log's writes.
-func openDatabase(ctx context.Context, cfg config.Config, logWrites store.LogWriteObserver) (*store.DB, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxOpenConns: cfg.DBMaxConns, LogWrites: logWrites})
+// openDatabase opens and migrates the configured database, its audit log
+// keyed with key; logWrites, if set, hears of the prediction log's writes.
+func openDatabase(ctx context.Context, cfg config.Config, key audit.Key, logWrites store.LogWriteObserver) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxOpenConns: cfg.DBMaxConns, AuditKey: key, LogWrites: logWrites})
 	if err != nil {
 		return nil, err
 	}
@@ -493,14 +507,35 @@ func openDatabase(ctx context.Context, cfg config.Config, logWrites store.LogWri
 // with where it came from for errors. PostgreSQL means production: there the
 // secret must be given. auth.NewTokens judges the secret, wherever it comes
 // from.
-func jwtSecret(cfg config.Config, db *store.DB) (secret []byte, source string, err error) {
+func jwtSecret(cfg config.Config) (secret []byte, source string, err error) {
 	if cfg.JWTSecret != "" {
 		return []byte(cfg.JWTSecret), "JWT_SECRET", nil
 	}
-	dir, ok := db.SQLiteDir()
+	dir, ok := store.SQLiteDir(cfg.DatabaseURL)
 	if !ok {
 		return nil, "", fmt.Errorf("JWT_SECRET (at least %d random bytes) is required with PostgreSQL", auth.MinSecretLen)
 	}
 	secret, err = auth.LoadOrCreateSecret(dir)
 	return secret, filepath.Join(dir, auth.SecretFileName), err
+}
+
+// auditKey returns the key of the audit log's chains: $AUDIT_KEY, or one
+// derived from the token signing secret, so that a server needs no other
+// secret. A key of its own outlives a rotation of JWT_SECRET, after which
+// the chains written before verify only with the old secret.
+func auditKey(cfg config.Config) (audit.Key, error) {
+	if cfg.AuditKey != "" {
+		if err := auth.ValidateSecret([]byte(cfg.AuditKey)); err != nil {
+			return audit.Key{}, fmt.Errorf("AUDIT_KEY: %w", err)
+		}
+		return audit.NewKey([]byte(cfg.AuditKey)), nil
+	}
+	secret, source, err := jwtSecret(cfg)
+	if err != nil {
+		return audit.Key{}, fmt.Errorf("the audit log's key (AUDIT_KEY, or derived from the JWT secret): %w", err)
+	}
+	if err := auth.ValidateSecret(secret); err != nil {
+		return audit.Key{}, fmt.Errorf("%s: %w", source, err)
+	}
+	return audit.DeriveKey(secret), nil
 }

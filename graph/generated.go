@@ -48,6 +48,34 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AuditHead struct {
+		Chain func(childComplexity int) int
+		Hash  func(childComplexity int) int
+		Seq   func(childComplexity int) int
+	}
+
+	AuditProblem struct {
+		Chain     func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Message   func(childComplexity int) int
+		RequestID func(childComplexity int) int
+		Seq       func(childComplexity int) int
+	}
+
+	AuditReport struct {
+		Chains        func(childComplexity int) int
+		CheckedAt     func(childComplexity int) int
+		Checkpoints   func(childComplexity int) int
+		Heads         func(childComplexity int) int
+		KeyID         func(childComplexity int) int
+		MoreProblems  func(childComplexity int) int
+		Ok            func(childComplexity int) int
+		Problems      func(childComplexity int) int
+		PrunedRows    func(childComplexity int) int
+		Rows          func(childComplexity int) int
+		UnchainedRows func(childComplexity int) int
+	}
+
 	CalibrationBin struct {
 		Count         func(childComplexity int) int
 		Lower         func(childComplexity int) int
@@ -220,6 +248,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AuditLog         func(childComplexity int) int
 		Drift            func(childComplexity int, from *time.Time, until *time.Time) int
 		Me               func(childComplexity int) int
 		Model            func(childComplexity int) int
@@ -354,6 +383,7 @@ type QueryResolver interface {
 	Drift(ctx context.Context, from *time.Time, until *time.Time) (*gqlmodel.DriftReport, error)
 	Users(ctx context.Context, first *int, after *string, search *string) (*gqlmodel.UserConnection, error)
 	Models(ctx context.Context, first *int, version *string) ([]gqlmodel.ModelLoad, error)
+	AuditLog(ctx context.Context) (*gqlmodel.AuditReport, error)
 }
 type SubscriptionResolver interface {
 	RequestLogged(ctx context.Context) (<-chan *store.Request, error)
@@ -386,6 +416,123 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AuditHead.chain":
+		if e.ComplexityRoot.AuditHead.Chain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditHead.Chain(childComplexity), true
+	case "AuditHead.hash":
+		if e.ComplexityRoot.AuditHead.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditHead.Hash(childComplexity), true
+	case "AuditHead.seq":
+		if e.ComplexityRoot.AuditHead.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditHead.Seq(childComplexity), true
+
+	case "AuditProblem.chain":
+		if e.ComplexityRoot.AuditProblem.Chain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProblem.Chain(childComplexity), true
+	case "AuditProblem.kind":
+		if e.ComplexityRoot.AuditProblem.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProblem.Kind(childComplexity), true
+	case "AuditProblem.message":
+		if e.ComplexityRoot.AuditProblem.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProblem.Message(childComplexity), true
+	case "AuditProblem.requestId":
+		if e.ComplexityRoot.AuditProblem.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProblem.RequestID(childComplexity), true
+	case "AuditProblem.seq":
+		if e.ComplexityRoot.AuditProblem.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProblem.Seq(childComplexity), true
+
+	case "AuditReport.chains":
+		if e.ComplexityRoot.AuditReport.Chains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.Chains(childComplexity), true
+	case "AuditReport.checkedAt":
+		if e.ComplexityRoot.AuditReport.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.CheckedAt(childComplexity), true
+	case "AuditReport.checkpoints":
+		if e.ComplexityRoot.AuditReport.Checkpoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.Checkpoints(childComplexity), true
+	case "AuditReport.heads":
+		if e.ComplexityRoot.AuditReport.Heads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.Heads(childComplexity), true
+	case "AuditReport.keyId":
+		if e.ComplexityRoot.AuditReport.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.KeyID(childComplexity), true
+	case "AuditReport.moreProblems":
+		if e.ComplexityRoot.AuditReport.MoreProblems == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.MoreProblems(childComplexity), true
+	case "AuditReport.ok":
+		if e.ComplexityRoot.AuditReport.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.Ok(childComplexity), true
+	case "AuditReport.problems":
+		if e.ComplexityRoot.AuditReport.Problems == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.Problems(childComplexity), true
+	case "AuditReport.prunedRows":
+		if e.ComplexityRoot.AuditReport.PrunedRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.PrunedRows(childComplexity), true
+	case "AuditReport.rows":
+		if e.ComplexityRoot.AuditReport.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.Rows(childComplexity), true
+	case "AuditReport.unchainedRows":
+		if e.ComplexityRoot.AuditReport.UnchainedRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditReport.UnchainedRows(childComplexity), true
 
 	case "CalibrationBin.count":
 		if e.ComplexityRoot.CalibrationBin.Count == nil {
@@ -1130,6 +1277,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PredictionStats.Totals(childComplexity), true
 
+	case "Query.auditLog":
+		if e.ComplexityRoot.Query.AuditLog == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AuditLog(childComplexity), true
 	case "Query.drift":
 		if e.ComplexityRoot.Query.Drift == nil {
 			break
@@ -1667,6 +1820,16 @@ type Query {
   only.
   """
   models(first: Int, version: String): [ModelLoad!]!
+  """
+  Verifies the tamper-evident audit log: walks every chain of logged
+  requests and responses from its start to its head, over the checkpoints
+  retention and user deletions left, and reports what it checked and the
+  first places where the log is not as it was written. It reads the whole
+  log (about a second per 100,000 requests), one verification at a time
+  (TOO_MANY_REQUESTS while one runs); for a large log run ` + "`" + `mlapi audit
+  verify` + "`" + ` instead. Administrators only.
+  """
+  auditLog: AuditReport!
 }
 
 type Subscription {
@@ -2183,6 +2346,65 @@ type ModelFeature {
   """
   description: String!
 }
+
+"What verifying the audit log found."
+type AuditReport {
+  "True when every chain verified and nothing outside them changed."
+  ok: Boolean!
+  "The id of the key the log was verified with (it names the key without revealing it)."
+  keyId: String!
+  "The chains walked: one per server process that logged predictions."
+  chains: Int!
+  "The logged requests verified, each with its response, hash by hash."
+  rows: Int!
+  "The requests deleted on purpose (retention, a user's deletion) that checkpoints account for."
+  prunedRows: Int!
+  checkpoints: Int!
+  "The requests logged before the audit log began, checked by their count only."
+  unchainedRows: Int!
+  """
+  Each chain's last link as verified: kept elsewhere, it shows a later
+  verification that the chain was not cut back and rewritten.
+  """
+  heads: [AuditHead!]!
+  "What is wrong, in the order found (each chain from its start), at most 100."
+  problems: [AuditProblem!]!
+  "Whether problems past the first 100 were left out."
+  moreProblems: Boolean!
+  checkedAt: Time!
+}
+
+"A chain's last link."
+type AuditHead {
+  chain: Int!
+  "The sequence number of the chain's last entry."
+  seq: Int!
+  "Its HMAC-SHA256, in hex."
+  hash: String!
+}
+
+"One place where the audit log is not as it was written."
+type AuditProblem {
+  kind: AuditProblemKind!
+  "The chain and sequence number where it is; null outside the chains."
+  chain: Int
+  seq: Int
+  "The PredictionRequest concerned, when one is left to name."
+  requestId: ID
+  "What is wrong, in words."
+  message: String!
+}
+
+enum AuditProblemKind {
+  "A request's or response's columns are not those hashed (or a hash or checkpoint was rewritten)."
+  CHANGED
+  "Entries of a chain are missing, with no checkpoint to say why."
+  DELETED
+  "A request or checkpoint that no chain holds."
+  INSERTED
+  "A chain written with another key than the server's: it cannot be checked."
+  UNVERIFIABLE
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2190,6 +2412,62 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AuditHead(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "chain":
+		return ec.fieldContext_AuditHead_chain(ctx, field)
+	case "seq":
+		return ec.fieldContext_AuditHead_seq(ctx, field)
+	case "hash":
+		return ec.fieldContext_AuditHead_hash(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditHead", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditProblem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_AuditProblem_kind(ctx, field)
+	case "chain":
+		return ec.fieldContext_AuditProblem_chain(ctx, field)
+	case "seq":
+		return ec.fieldContext_AuditProblem_seq(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AuditProblem_requestId(ctx, field)
+	case "message":
+		return ec.fieldContext_AuditProblem_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditProblem", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_AuditReport_ok(ctx, field)
+	case "keyId":
+		return ec.fieldContext_AuditReport_keyId(ctx, field)
+	case "chains":
+		return ec.fieldContext_AuditReport_chains(ctx, field)
+	case "rows":
+		return ec.fieldContext_AuditReport_rows(ctx, field)
+	case "prunedRows":
+		return ec.fieldContext_AuditReport_prunedRows(ctx, field)
+	case "checkpoints":
+		return ec.fieldContext_AuditReport_checkpoints(ctx, field)
+	case "unchainedRows":
+		return ec.fieldContext_AuditReport_unchainedRows(ctx, field)
+	case "heads":
+		return ec.fieldContext_AuditReport_heads(ctx, field)
+	case "problems":
+		return ec.fieldContext_AuditReport_problems(ctx, field)
+	case "moreProblems":
+		return ec.fieldContext_AuditReport_moreProblems(ctx, field)
+	case "checkedAt":
+		return ec.fieldContext_AuditReport_checkedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditReport", field.Name)
+}
 
 func (ec *executionContext) childFields_CalibrationBin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -3234,6 +3512,461 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AuditHead_chain(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditHead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditHead_chain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditHead_chain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditHead", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditHead_seq(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditHead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditHead_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditHead_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditHead", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditHead_hash(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditHead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditHead_hash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditHead_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditHead", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditProblem_kind(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProblem_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gqlmodel.AuditProblemKind) graphql.Marshaler {
+			return ec.marshalNAuditProblemKind2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditProblemKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProblem_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProblem", field, false, false, "AuditProblemKind")
+}
+
+func (ec *executionContext) _AuditProblem_chain(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProblem_chain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProblem_chain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProblem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditProblem_seq(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProblem_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProblem_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProblem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditProblem_requestId(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProblem_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProblem_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProblem", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuditProblem_message(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProblem_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProblem_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProblem", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditReport_ok(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditReport", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditReport_keyId(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_keyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_keyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditReport_chains(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_chains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chains, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_chains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditReport_rows(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditReport_prunedRows(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_prunedRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PrunedRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_prunedRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditReport_checkpoints(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_checkpoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checkpoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_checkpoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditReport_unchainedRows(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_unchainedRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnchainedRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_unchainedRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditReport_heads(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_heads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Heads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.AuditHead) graphql.Marshaler {
+			return ec.marshalNAuditHead2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditHeadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_heads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditHead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditReport_problems(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_problems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problems, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []gqlmodel.AuditProblem) graphql.Marshaler {
+			return ec.marshalNAuditProblem2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditProblemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_problems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditProblem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditReport_moreProblems(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_moreProblems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MoreProblems, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_moreProblems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditReport", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditReport_checkedAt(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditReport_checkedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditReport_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditReport", field, false, false, "Time")
+}
 
 func (ec *executionContext) _CalibrationBin_lower(ctx context.Context, field graphql.CollectedField, obj *metrics.Bin) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -6532,6 +7265,38 @@ func (ec *executionContext) fieldContext_Query_models(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AuditLog(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gqlmodel.AuditReport) graphql.Marshaler {
+			return ec.marshalNAuditReport2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditLog(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9096,6 +9861,185 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var auditHeadImplementors = []string{"AuditHead"}
+
+func (ec *executionContext) _AuditHead(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.AuditHead) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditHeadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditHead")
+		case "chain":
+			out.Values[i] = ec._AuditHead_chain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "seq":
+			out.Values[i] = ec._AuditHead_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hash":
+			out.Values[i] = ec._AuditHead_hash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditProblemImplementors = []string{"AuditProblem"}
+
+func (ec *executionContext) _AuditProblem(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.AuditProblem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditProblemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditProblem")
+		case "kind":
+			out.Values[i] = ec._AuditProblem_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "chain":
+			out.Values[i] = ec._AuditProblem_chain(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "seq":
+			out.Values[i] = ec._AuditProblem_seq(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "requestId":
+			out.Values[i] = ec._AuditProblem_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._AuditProblem_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditReportImplementors = []string{"AuditReport"}
+
+func (ec *executionContext) _AuditReport(ctx context.Context, sel ast.SelectionSet, obj *gqlmodel.AuditReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditReport")
+		case "ok":
+			out.Values[i] = ec._AuditReport_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keyId":
+			out.Values[i] = ec._AuditReport_keyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "chains":
+			out.Values[i] = ec._AuditReport_chains(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._AuditReport_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "prunedRows":
+			out.Values[i] = ec._AuditReport_prunedRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkpoints":
+			out.Values[i] = ec._AuditReport_checkpoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unchainedRows":
+			out.Values[i] = ec._AuditReport_unchainedRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "heads":
+			out.Values[i] = ec._AuditReport_heads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "problems":
+			out.Values[i] = ec._AuditReport_problems(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moreProblems":
+			out.Values[i] = ec._AuditReport_moreProblems(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkedAt":
+			out.Values[i] = ec._AuditReport_checkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var calibrationBinImplementors = []string{"CalibrationBin"}
 
 func (ec *executionContext) _CalibrationBin(ctx context.Context, sel ast.SelectionSet, obj *metrics.Bin) graphql.Marshaler {
@@ -10310,6 +11254,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_models(ctx, field)
 				})
+		case "auditLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditLog(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -11231,6 +12181,64 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAuditHead2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditHead(ctx context.Context, sel ast.SelectionSet, v gqlmodel.AuditHead) graphql.Marshaler {
+	return ec._AuditHead(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAuditHead2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditHeadᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.AuditHead) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditHead2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditHead(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditProblem2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditProblem(ctx context.Context, sel ast.SelectionSet, v gqlmodel.AuditProblem) graphql.Marshaler {
+	return ec._AuditProblem(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAuditProblem2ᚕgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditProblemᚄ(ctx context.Context, sel ast.SelectionSet, v []gqlmodel.AuditProblem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditProblem2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditProblem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNAuditProblemKind2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditProblemKind(ctx context.Context, v any) (gqlmodel.AuditProblemKind, error) {
+	var res gqlmodel.AuditProblemKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditProblemKind2githubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditProblemKind(ctx context.Context, sel ast.SelectionSet, v gqlmodel.AuditProblemKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAuditReport2ᚖgithubᚗcomᚋmlapiᚋmlapiᚋgraphᚋgqlmodelᚐAuditReport(ctx context.Context, sel ast.SelectionSet, v *gqlmodel.AuditReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditReport!")
+		return graphql.Null
+	}
+	return ec._AuditReport(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12044,6 +13052,24 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalFloat(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
 	return res
 }
 

@@ -163,6 +163,7 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	}
 	// Drift reads every input served in its range (at most a year).
 	cfg.Complexity.Query.Drift = func(child int, _ *time.Time, _ *time.Time) int { return saturatingAdd(driftCost, child) }
+	cfg.Complexity.Query.AuditLog = func(child int) int { return saturatingAdd(auditCost, child) }
 	schema := NewExecutableSchema(cfg)
 	persisted, err := gqlhttp.NewPersisted(opts.Persisted, schema.Schema())
 	if err != nil {
@@ -201,7 +202,7 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	}
 	srv.Use(gqlhttp.NewDeferral(schema.Schema()))
 	srv.Use(depthLimit{max: opts.Limits.MaxDepth})
-	srv.Use(oncePerOperation{fields: []string{"token", "registerUser", "changePassword", "reloadModel"}})
+	srv.Use(oncePerOperation{fields: []string{"token", "registerUser", "changePassword", "reloadModel", "auditLog"}})
 	srv.Use(complexityLimit{es: schema, max: opts.Limits.MaxComplexity})
 	srv.Use(introspectionLimit{max: opts.Limits.MaxIntrospectionFields})
 	srv.Use(docs)

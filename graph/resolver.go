@@ -9,6 +9,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/mlapi/mlapi/internal/account"
+	"github.com/mlapi/mlapi/internal/audit"
 	"github.com/mlapi/mlapi/internal/serving"
 	"github.com/mlapi/mlapi/internal/stats"
 )
@@ -26,6 +27,8 @@ type Resolver struct {
 	live *liveUpdates
 	// charts computes me.stats (stats.go); nil: stats are unavailable.
 	charts *stats.Service
+	// audits verifies the audit log (audit.go); nil: auditLog fails.
+	audits *audit.Service
 }
 
 // NewResolver returns the root resolver, answering with the model models

@@ -239,6 +239,10 @@ func (r *queryResolver) Models(ctx context.Context, first *int, version *string)
 	return r.modelLoads(ctx, first, version)
 }
 
+func (r *queryResolver) AuditLog(ctx context.Context) (*gqlmodel.AuditReport, error) {
+	return r.auditLog(ctx)
+}
+
 func (r *subscriptionResolver) RequestLogged(ctx context.Context) (<-chan *store.Request, error) {
 	return r.requestLogged(ctx)
 }

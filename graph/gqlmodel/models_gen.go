@@ -12,6 +12,52 @@ import (
 	"github.com/mlapi/mlapi/internal/store"
 )
 
+// A chain's last link.
+type AuditHead struct {
+	Chain int `json:"chain"`
+	// The sequence number of the chain's last entry.
+	Seq int `json:"seq"`
+	// Its HMAC-SHA256, in hex.
+	Hash string `json:"hash"`
+}
+
+// One place where the audit log is not as it was written.
+type AuditProblem struct {
+	Kind AuditProblemKind `json:"kind"`
+	// The chain and sequence number where it is; null outside the chains.
+	Chain *int `json:"chain,omitempty"`
+	Seq   *int `json:"seq,omitempty"`
+	// The PredictionRequest concerned, when one is left to name.
+	RequestID *string `json:"requestId,omitempty"`
+	// What is wrong, in words.
+	Message string `json:"message"`
+}
+
+// What verifying the audit log found.
+type AuditReport struct {
+	// True when every chain verified and nothing outside them changed.
+	Ok bool `json:"ok"`
+	// The id of the key the log was verified with (it names the key without revealing it).
+	KeyID string `json:"keyId"`
+	// The chains walked: one per server process that logged predictions.
+	Chains int `json:"chains"`
+	// The logged requests verified, each with its response, hash by hash.
+	Rows int `json:"rows"`
+	// The requests deleted on purpose (retention, a user's deletion) that checkpoints account for.
+	PrunedRows  int `json:"prunedRows"`
+	Checkpoints int `json:"checkpoints"`
+	// The requests logged before the audit log began, checked by their count only.
+	UnchainedRows int `json:"unchainedRows"`
+	// Each chain's last link as verified: kept elsewhere, it shows a later
+	// verification that the chain was not cut back and rewritten.
+	Heads []AuditHead `json:"heads"`
+	// What is wrong, in the order found (each chain from its start), at most 100.
+	Problems []AuditProblem `json:"problems"`
+	// Whether problems past the first 100 were left out.
+	MoreProblems bool      `json:"moreProblems"`
+	CheckedAt    time.Time `json:"checkedAt"`
+}
+
 type DriftBin struct {
 	// Null for the first bin: open below.
 	Lower *float32 `json:"lower,omitempty"`
@@ -225,6 +271,69 @@ type UserConnection struct {
 type UserEdge struct {
 	Cursor string      `json:"cursor"`
 	Node   *store.User `json:"node"`
+}
+
+type AuditProblemKind string
+
+const (
+	// A request's or response's columns are not those hashed (or a hash or checkpoint was rewritten).
+	AuditProblemKindChanged AuditProblemKind = "CHANGED"
+	// Entries of a chain are missing, with no checkpoint to say why.
+	AuditProblemKindDeleted AuditProblemKind = "DELETED"
+	// A request or checkpoint that no chain holds.
+	AuditProblemKindInserted AuditProblemKind = "INSERTED"
+	// A chain written with another key than the server's: it cannot be checked.
+	AuditProblemKindUnverifiable AuditProblemKind = "UNVERIFIABLE"
+)
+
+var AllAuditProblemKind = []AuditProblemKind{
+	AuditProblemKindChanged,
+	AuditProblemKindDeleted,
+	AuditProblemKindInserted,
+	AuditProblemKindUnverifiable,
+}
+
+func (e AuditProblemKind) IsValid() bool {
+	switch e {
+	case AuditProblemKindChanged, AuditProblemKindDeleted, AuditProblemKindInserted, AuditProblemKindUnverifiable:
+		return true
+	}
+	return false
+}
+
+func (e AuditProblemKind) String() string {
+	return string(e)
+}
+
+func (e *AuditProblemKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AuditProblemKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AuditProblemKind", str)
+	}
+	return nil
+}
+
+func (e AuditProblemKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AuditProblemKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AuditProblemKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type FeatureType string

@@ -22,10 +22,13 @@ type Config struct {
 	DatabaseURL string
 	ModelDir    string
 	JWTSecret   string
-	TokenTTL    time.Duration
-	LogLevel    slog.Level
-	LogFormat   string
-	GraphiQL    bool
+	// AuditKey keys the audit log's hash chains; empty: a key derived
+	// from the JWT secret.
+	AuditKey  string
+	TokenTTL  time.Duration
+	LogLevel  slog.Level
+	LogFormat string
+	GraphiQL  bool
 	// App serves the web app at /app/.
 	App             bool
 	Introspection   bool
@@ -133,6 +136,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 		fmt.Fprintf(output, "Usage: mlapi [serve] [flags]\n       mlapi score|migrate|user ... (-h for each)\n\nServes the GraphQL API. Flags, each with the environment variable that sets its default:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(output, "  $JWT_SECRET\n    \tHS256 signing secret, at least 32 bytes; required with PostgreSQL (SQLite: generated once and kept beside the database)\n")
+		fmt.Fprintf(output, "  $AUDIT_KEY\n    \tkey of the audit log's hash chains, at least 32 bytes; default: derived from the JWT secret\n")
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -141,6 +145,7 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	cfg.JWTSecret = getenv("JWT_SECRET")
+	cfg.AuditKey = getenv("AUDIT_KEY")
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		errs = append(errs, fmt.Errorf("log level %q: %w", level, err))
 	}

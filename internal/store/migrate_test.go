@@ -88,7 +88,7 @@ func TestMigrateTwiceIsANoOp(t *testing.T) {
 func TestMigrationsRollBackAndReapply(t *testing.T) {
 	t.Parallel()
 	all := allMigrations(t)
-	schemaTables := []string{"attempt_counters", "bun_migration_locks", "bun_migrations", "history_rollups", "models", "outcomes", "requests", "responses", "revoked_tokens", "user_history_totals", "users"}
+	schemaTables := []string{"attempt_counters", "audit_chains", "audit_checkpoints", "audit_genesis", "bun_migration_locks", "bun_migrations", "history_rollups", "models", "outcomes", "requests", "responses", "revoked_tokens", "user_history_totals", "users"}
 	bunTables := []string{"bun_migration_locks", "bun_migrations"}
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		if got := tables(t, db); !slices.Equal(got, schemaTables) {

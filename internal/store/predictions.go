@@ -15,17 +15,26 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
+
+	"github.com/mlapi/mlapi/internal/audit"
 )
 
 // logPredictionsPostgres checks each prediction's user and writes the rows
 // of those accepted, in one statement: one round trip and one commit for
 // the whole batch, and no transaction to hold open. The batch comes as
 // parallel arrays, one a column ($10 and $11 are a TokenCheck's generation
-// and jti, NULL without one), so the text is the same for any batch size,
-// 11 parameters whatever its size. A prediction is accepted when its user
+// and jti, NULL without one; $12 each prediction's audit hash), so the text
+// is the same for any batch size. A prediction is accepted when its user
 // exists and is enabled and, with a TokenCheck, when the token's
-// generation is the user's and its jti is not revoked; the others are left
-// out and return no row.
+// generation is the user's and its jti is not revoked.
+//
+// The audit hashes were computed in Go as entries $14+1 to $14+$15 of
+// chain $13, each chained to the one before: they hold only if every
+// prediction is accepted and the chain's head is still at $14. So the
+// statement writes the rows only then, moving the head to $16 as it does;
+// otherwise it writes nothing, and returns the accepted ordinals with no
+// ids, for the writer to hash the accepted again (a refusal is rare: a
+// user disabled, or a token revoked, while their prediction ran).
 //
 // The ids are taken from the sequences (those of the identity columns) in
 // the batch's order, since PostgreSQL calls a volatile function in the
@@ -37,16 +46,21 @@ const logPredictionsPostgres = `
 WITH accepted AS MATERIALIZED (
 	SELECT item.*, nextval('requests_id_seq') AS request_id, nextval('responses_id_seq') AS response_id
 	FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::double precision[],
-			$6::smallint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[])
+			$6::smallint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bytea[])
 		WITH ORDINALITY AS item(user_id, input, created, output, yhat_prob,
-			yhat, model_version, status, error_code, generation, jti, ord)
+			yhat, model_version, status, error_code, generation, jti, audit_hash, ord)
 	JOIN users AS u ON u.id = item.user_id AND u.enabled
 		AND (item.generation IS NULL OR u.token_generation = item.generation)
 	WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = item.jti)
 	ORDER BY item.ord
+), head AS (
+	UPDATE audit_chains SET head_seq = $14::bigint + $15::bigint, head_hash = $16::bytea
+	WHERE id = $13::bigint AND head_seq = $14::bigint AND (SELECT count(*) FROM accepted) = $15::bigint
+	RETURNING id
 ), rq AS (
-	INSERT INTO requests (id, user_id, input, created_datetime, updated_datetime)
-	SELECT request_id, user_id, input::json, created, created FROM accepted
+	INSERT INTO requests (id, user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash)
+	SELECT request_id, user_id, input::json, created, created, $13::bigint, $14::bigint + ord, audit_hash
+	FROM accepted WHERE EXISTS (SELECT 1 FROM head)
 	RETURNING id
 ), rs AS (
 	INSERT INTO responses (id, request_id, user_id, output, yhat_prob, yhat, model_version,
@@ -56,7 +70,7 @@ WITH accepted AS MATERIALIZED (
 	FROM rq JOIN accepted AS a ON a.request_id = rq.id
 	RETURNING id, request_id
 )
-SELECT a.ord, rs.request_id, rs.id FROM rs JOIN accepted AS a ON a.response_id = rs.id`
+SELECT a.ord, rs.request_id, rs.id FROM accepted AS a LEFT JOIN rs ON rs.id = a.response_id`
 
 // SQLite has no data-modifying CTEs: each prediction's check and writes
 // take two statements, and a batch one transaction.
@@ -64,8 +78,8 @@ const (
 	// SQLite's own numbered parameters (from ?1): these are prepared once
 	// and bound by the driver, not formatted by bun.
 	logRequestSQLite = `
-INSERT INTO requests (user_id, input, created_datetime, updated_datetime)
-SELECT id, ?2, ?3, ?3 FROM users WHERE id = ?1 AND enabled
+INSERT INTO requests (user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash)
+SELECT id, ?2, ?3, ?3, ?6, ?7, ?8 FROM users WHERE id = ?1 AND enabled
 	AND (?4 IS NULL OR token_generation = ?4)
 	AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?5)
 RETURNING id`
@@ -75,6 +89,9 @@ INSERT INTO responses (request_id, user_id, output, yhat_prob, yhat, model_versi
 	status, error_code, created_datetime, updated_datetime)
 VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
 RETURNING id`
+
+	// moveHeadSQLite moves a chain's head, from where its writer left it.
+	moveHeadSQLite = `UPDATE audit_chains SET head_seq = ?1, head_hash = ?2 WHERE id = ?3 AND head_seq = ?4`
 )
 
 // LogPrediction records a prediction: it checks that the user exists and is
@@ -102,7 +119,43 @@ func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPredict
 
 // writeLogsPostgres is the writeLogsFunc of PostgreSQL.
 func (db *DB) writeLogsPostgres(ctx context.Context, items []*logItem) ([]logResult, error) {
-	n := len(items)
+	chain := db.audit
+	results := refusedAll(items)
+	// pending are the items still to write, by index in items: all of
+	// them, less those refused by an attempt that wrote nothing.
+	pending := make([]int, len(items))
+	for i := range pending {
+		pending[i] = i
+	}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt > len(items)+1 {
+			return nil, errors.New("write predictions: their refusals keep changing")
+		}
+		if err := chain.ready(ctx, db); err != nil {
+			return nil, err
+		}
+		accepted, written, err := db.writeLogsPostgresOnce(ctx, items, pending, results)
+		switch {
+		case err != nil:
+			return nil, err
+		case written:
+			return results, nil
+		case len(accepted) == len(pending):
+			// Every prediction was accepted, and still nothing was
+			// written: the head moved.
+			chain.stale = true
+		}
+		pending = accepted
+	}
+	return results, nil
+}
+
+// writeLogsPostgresOnce runs logPredictionsPostgres on items[pending],
+// chained after the chain's head. It returns the pending items the
+// statement accepted and whether it wrote them, setting their results.
+func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pending []int, results []logResult) (accepted []int, written bool, err error) {
+	chain := db.audit
+	n := len(pending)
 	var (
 		userIDs, generations = make([]int64, n), make([]*int64, n)
 		inputs, outputs      = make([]string, n), make([]string, n)
@@ -111,58 +164,98 @@ func (db *DB) writeLogsPostgres(ctx context.Context, items []*logItem) ([]logRes
 		yhats                = make([]*int, n)
 		versions, statuses   = make([]string, n), make([]string, n)
 		errorCodes, tokenIDs = make([]*string, n), make([]*string, n)
+		hashes, links        = make([][]byte, n), make([]byte, n*audit.HashSize)
 	)
-	for i, it := range items {
-		p := it.p
+	head := chain.head
+	for i, k := range pending {
+		it := items[k]
+		p := &it.p
 		userIDs[i], inputs[i], created[i], outputs[i] = p.UserID, string(p.Input), it.createdAt, string(p.Output)
 		probs[i], yhats[i], versions[i], statuses[i], errorCodes[i] = p.YhatProb, p.Yhat, p.ModelVersion, string(p.Status), p.ErrorCode
 		generations[i], tokenIDs[i] = it.generation, it.tokenID
+		head = chain.link(head, chain.seq+int64(i)+1, p, it.createdAt)
+		hashes[i] = links[i*audit.HashSize : (i+1)*audit.HashSize]
+		copy(hashes[i], head[:])
 	}
 	// Unlike the other statements, this one goes to pgx with its parameters
 	// apart, prepared once per connection: its text never changes, and
 	// planning it afresh for every batch cost more than running it.
 	rows, err := db.rw.DB.QueryContext(ctx, logPredictionsPostgres, pgx.QueryExecModeCacheStatement,
-		userIDs, inputs, created, outputs, probs, yhats, versions, statuses, errorCodes, generations, tokenIDs)
+		userIDs, inputs, created, outputs, probs, yhats, versions, statuses, errorCodes, generations, tokenIDs,
+		hashes, chain.id, chain.seq, int64(n), head[:])
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rows.Close()
-	results := refusedAll(items)
+	logged := make([]LoggedPrediction, 0, n)
 	for rows.Next() {
 		var ord int
-		var logged LoggedPrediction
-		if err := rows.Scan(&ord, &logged.RequestID, &logged.ResponseID); err != nil {
-			return nil, err
+		var requestID, responseID *int64
+		if err := rows.Scan(&ord, &requestID, &responseID); err != nil {
+			return nil, false, err
 		}
 		if ord < 1 || ord > n {
-			return nil, fmt.Errorf("ordinal %d out of a batch of %d", ord, n)
+			return nil, false, fmt.Errorf("ordinal %d out of a batch of %d", ord, n)
 		}
-		logged.CreatedAt = items[ord-1].createdAt
-		results[ord-1] = logResult{logged: logged}
+		accepted = append(accepted, pending[ord-1])
+		if requestID != nil && responseID != nil {
+			logged = append(logged, LoggedPrediction{RequestID: *requestID, ResponseID: *responseID, CreatedAt: items[pending[ord-1]].createdAt})
+		}
 	}
 	// The statement's end, its commit included, shows here: until then
 	// nothing is known to be written.
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return results, nil
+	if len(logged) == 0 {
+		slices.Sort(accepted)
+		return accepted, false, nil
+	}
+	if len(logged) != n {
+		return nil, false, fmt.Errorf("wrote %d of a batch of %d", len(logged), n)
+	}
+	for i, k := range accepted {
+		results[k] = logResult{logged: logged[i]}
+	}
+	chain.seq, chain.head = chain.seq+int64(n), head
+	return accepted, true, nil
 }
 
-// writeLogsSQLite is the writeLogsFunc of SQLite.
+// writeLogsSQLite is the writeLogsFunc of SQLite. A write that finds the
+// chain's head moved, having written nothing, is hashed again from where
+// the head is, as on PostgreSQL.
 func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResult, error) {
+	results, err := db.writeLogsSQLiteOnce(ctx, items)
+	if errors.Is(err, errHeadMoved) {
+		db.audit.stale = true
+		results, err = db.writeLogsSQLiteOnce(ctx, items)
+	}
+	return results, err
+}
+
+// writeLogsSQLiteOnce writes items in one transaction. Each request is
+// hashed as the chain's next entry before its INSERT, which tells whether
+// it was accepted; a refused one takes no place in the chain.
+func (db *DB) writeLogsSQLiteOnce(ctx context.Context, items []*logItem) ([]logResult, error) {
+	chain := db.audit
 	results := refusedAll(items)
 	stmts, err := db.sqliteLogStatements(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if err := chain.ready(ctx, db); err != nil {
+		return nil, err
+	}
+	seq, head := chain.seq, chain.head
 	err = db.rw.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		request, response := tx.StmtContext(ctx, stmts.request), tx.StmtContext(ctx, stmts.response)
 		for i, it := range items {
-			p := it.p
+			p := &it.p
 			logged := LoggedPrediction{CreatedAt: it.createdAt}
 			created := db.sqliteTime(it.createdAt)
+			link := chain.link(head, seq+1, p, it.createdAt)
 			err := request.QueryRowContext(ctx,
-				p.UserID, string(p.Input), created, it.generation, it.tokenID,
+				p.UserID, string(p.Input), created, it.generation, it.tokenID, chain.id, seq+1, link[:],
 			).Scan(&logged.RequestID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
@@ -177,13 +270,25 @@ func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResul
 			if err != nil {
 				return err
 			}
+			seq, head = seq+1, link
 			results[i] = logResult{logged: logged}
+		}
+		if seq == chain.seq {
+			return nil
+		}
+		res, err := tx.StmtContext(ctx, stmts.head).ExecContext(ctx, seq, head[:], chain.id, chain.seq)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errors.Join(errHeadMoved, err)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	chain.seq, chain.head = seq, head
 	return results, nil
 }
 
@@ -191,8 +296,8 @@ func (db *DB) writeLogsSQLite(ctx context.Context, items []*logItem) ([]logResul
 // write pool: SQLite compiles a statement, with the triggers it fires (the
 // history's rollups), at every prepare, which cost more than the writes.
 type sqliteStatements struct {
-	mu                sync.Mutex
-	request, response *sql.Stmt
+	mu                      sync.Mutex
+	request, response, head *sql.Stmt
 }
 
 func (db *DB) sqliteLogStatements(ctx context.Context) (*sqliteStatements, error) {
@@ -211,7 +316,13 @@ func (db *DB) sqliteLogStatements(ctx context.Context) (*sqliteStatements, error
 		request.Close()
 		return nil, fmt.Errorf("prepare the log's response insert: %w", err)
 	}
-	s.request, s.response = request, response
+	head, err := db.rw.DB.PrepareContext(ctx, moveHeadSQLite)
+	if err != nil {
+		request.Close()
+		response.Close()
+		return nil, fmt.Errorf("prepare the audit chain's head update: %w", err)
+	}
+	s.request, s.response, s.head = request, response, head
 	return s, nil
 }
 

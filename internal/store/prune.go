@@ -136,6 +136,7 @@ type prunedRequest struct {
 	Yhat       *int      `bun:"yhat"`
 	Prob       *float64  `bun:"yhat_prob"`
 	HasOutcome bool      `bun:"has_outcome"`
+	auditedRequest
 }
 
 // pruneBatch deletes up to size of the oldest requests created in [from,
@@ -143,9 +144,9 @@ type prunedRequest struct {
 // it deleted and the newest creation time among them, where the next batch
 // starts.
 //
-// It is the one place the log is deleted: the audit log's checkpoint of its
-// hash chain at the cut belongs in this transaction, written before the rows
-// it covers go.
+// It is the one place the log is deleted by age: the audit log's
+// checkpoints of the chains at the cut are written in its transaction, so
+// that the rows and their checkpoints go together.
 func (db *DB) pruneBatch(ctx context.Context, from *time.Time, before time.Time, size int) (PruneCounts, time.Time, error) {
 	var counts PruneCounts
 	var last time.Time
@@ -162,6 +163,7 @@ func (db *DB) pruneBatch(ctx context.Context, from *time.Time, before time.Time,
 		var rows []prunedRequest
 		q := tx.NewSelect().TableExpr("requests AS q").
 			ColumnExpr("q.id, q.user_id, q.created_datetime, s.status, s.yhat, s.yhat_prob").
+			ColumnExpr("q.audit_chain, q.audit_seq, q.audit_hash").
 			ColumnExpr("o.request_id IS NOT NULL AS has_outcome").
 			Join("LEFT JOIN responses AS s ON s.request_id = q.id").
 			Join("LEFT JOIN outcomes AS o ON o.request_id = q.id").
@@ -181,8 +183,9 @@ func (db *DB) pruneBatch(ctx context.Context, from *time.Time, before time.Time,
 			return nil
 		}
 		ids := make([]int64, len(rows))
+		audited := make([]auditedRequest, len(rows))
 		for i, r := range rows {
-			ids[i] = r.ID
+			ids[i], audited[i] = r.ID, r.auditedRequest
 			if r.Status != nil {
 				counts.Responses++
 			}
@@ -203,6 +206,9 @@ func (db *DB) pruneBatch(ctx context.Context, from *time.Time, before time.Time,
 		}
 		counts.Requests = int64(len(ids))
 		last = rows[len(rows)-1].Created
+		if err := db.seal(ctx, tx, audited, reasonRetention); err != nil {
+			return fmt.Errorf("audit checkpoints: %w", err)
+		}
 		rollups, totals := subtractions(rows)
 		if err := db.subtractRollups(ctx, tx, rollups); err != nil {
 			return fmt.Errorf("history rollups: %w", err)

@@ -28,6 +28,8 @@ import (
 
 	// The pure-Go SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
+
+	"github.com/mlapi/mlapi/internal/audit"
 )
 
 // DefaultSQLitePath is where Open puts the database when given no URL.
@@ -54,6 +56,10 @@ type Options struct {
 	// through one connection of their own. A request that finds the pool
 	// exhausted waits for a connection within its context's deadline.
 	MaxOpenConns int
+	// AuditKey keys the audit log's chains and checkpoints (package
+	// audit). The zero Key is the empty one, which everybody holds: such
+	// chains show accidents, not forgeries. The server always sets one.
+	AuditKey audit.Key
 	// LogWrites, when set, is told of every write of the prediction log.
 	LogWrites LogWriteObserver
 }
@@ -75,8 +81,6 @@ type DB struct {
 	// query-only connections that WAL lets read while the writer writes.
 	ro      *bun.DB
 	dialect string
-	// sqlitePath is the database file, for SQLite only.
-	sqlitePath string
 	// logs writes the prediction log, concurrent predictions together.
 	logs *logWriter
 	// sqliteLog holds the SQLite log's prepared statements.
@@ -86,6 +90,8 @@ type DB struct {
 	// attemptsPruneDue is when this process next prunes the attempt
 	// counters, in Unix nanoseconds (attempts.go).
 	attemptsPruneDue atomic.Int64
+	// audit is the audit chain the log is appended to.
+	audit *auditChain
 }
 
 // Open connects to databaseURL and pings it. An empty URL means SQLite at
@@ -94,18 +100,41 @@ type DB struct {
 // directories of a SQLite file are created, readable by the owner only
 // (0700), and so is a new database file (0600) with its -wal and -shm files.
 func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
+	if path, ok := sqlitePath(databaseURL); ok {
+		return openSQLite(ctx, path, opts)
+	}
 	switch {
-	case databaseURL == "":
-		return openSQLite(ctx, DefaultSQLitePath, opts)
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		return openPostgres(ctx, databaseURL, opts)
-	case strings.HasPrefix(databaseURL, "sqlite://"):
-		return openSQLite(ctx, strings.TrimPrefix(databaseURL, "sqlite://"), opts)
-	case strings.HasPrefix(databaseURL, "file:"):
-		return openSQLite(ctx, strings.TrimPrefix(databaseURL, "file:"), opts)
 	default:
 		return nil, fmt.Errorf("unsupported database URL scheme %q: want postgres, postgresql, sqlite or file", scheme(databaseURL))
 	}
+}
+
+// sqlitePath returns the file of the SQLite database databaseURL names, as
+// Open reads it; ok is false for a URL of another database.
+func sqlitePath(databaseURL string) (path string, ok bool) {
+	switch {
+	case databaseURL == "":
+		return DefaultSQLitePath, true
+	case strings.HasPrefix(databaseURL, "sqlite://"):
+		return strings.TrimPrefix(databaseURL, "sqlite://"), true
+	case strings.HasPrefix(databaseURL, "file:"):
+		return strings.TrimPrefix(databaseURL, "file:"), true
+	}
+	return "", false
+}
+
+// SQLiteDir returns the directory of the SQLite database file databaseURL
+// names, where state that belongs with the database (such as a generated
+// token secret) can be kept, even before the database is opened; ok is
+// false for PostgreSQL.
+func SQLiteDir(databaseURL string) (dir string, ok bool) {
+	path, ok := sqlitePath(databaseURL)
+	if !ok || path == "" {
+		return "", false
+	}
+	return filepath.Dir(path), true
 }
 
 // scheme returns the part of a URL before its first colon when that part is
@@ -178,8 +207,8 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 	sqldb.SetConnMaxIdleTime(idleTimeout)
 
 	bdb := bun.NewDB(sqldb, pgdialect.New())
-	db := &DB{rw: bdb, ro: bdb, dialect: Postgres, pgConfig: config}
-	db.logs = newLogWriter(db.writeLogsPostgres, opts.LogWrites)
+	db := &DB{rw: bdb, ro: bdb, dialect: Postgres, pgConfig: config, audit: newAuditChain(auditKey(opts))}
+	db.logs = newLogWriter(db.chained(db.writeLogsPostgres), opts.LogWrites)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -220,12 +249,20 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, errors.Join(err, writer.Close())
 	}
-	db := &DB{rw: writer, ro: reader, dialect: SQLite, sqlitePath: path}
-	db.logs = newLogWriter(db.writeLogsSQLite, opts.LogWrites)
+	db := &DB{rw: writer, ro: reader, dialect: SQLite, audit: newAuditChain(auditKey(opts))}
+	db.logs = newLogWriter(db.chained(db.writeLogsSQLite), opts.LogWrites)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	return db, nil
+}
+
+// auditKey is opts's audit key, the empty one when none is set.
+func auditKey(opts Options) audit.Key {
+	if opts.AuditKey.ID() == "" {
+		return audit.NewKey(nil)
+	}
+	return opts.AuditKey
 }
 
 // createPrivate creates the database file, empty and readable by the owner
@@ -258,16 +295,6 @@ func openSQLitePool(dsn string, conns int) (*bun.DB, error) {
 
 // Dialect reports which database this is: Postgres or SQLite.
 func (db *DB) Dialect() string { return db.dialect }
-
-// SQLiteDir returns the directory of a SQLite database file, where state that
-// belongs with the database (such as a generated token secret) can be kept;
-// ok is false on PostgreSQL.
-func (db *DB) SQLiteDir() (dir string, ok bool) {
-	if db.dialect != SQLite {
-		return "", false
-	}
-	return filepath.Dir(db.sqlitePath), true
-}
 
 // Pool names, as PoolStats reports them.
 const (
@@ -312,7 +339,7 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.logs.close()
 	var err error
-	for _, stmt := range []*sql.Stmt{db.sqliteLog.request, db.sqliteLog.response} {
+	for _, stmt := range []*sql.Stmt{db.sqliteLog.request, db.sqliteLog.response, db.sqliteLog.head} {
 		if stmt != nil {
 			err = errors.Join(err, stmt.Close())
 		}

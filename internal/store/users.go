@@ -210,18 +210,40 @@ func (db *DB) SetUserEnabled(ctx context.Context, id int64, enabled bool) (User,
 }
 
 // DeleteUser removes a user and, through the foreign keys' ON DELETE
-// CASCADE, their requests and responses.
+// CASCADE, their requests and responses, leaving the audit log checkpoints
+// that say those were deleted on purpose.
 func (db *DB) DeleteUser(ctx context.Context, id int64) error {
-	res, err := db.rw.NewDelete().Model((*User)(nil)).Where("id = ?", id).Exec(ctx)
+	err := db.rw.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// The user's row first: a prediction being logged for them holds
+		// it (its foreign key check), so none can slip in after the read
+		// of their requests below, and be deleted with no checkpoint.
+		lockUser := tx.NewSelect().Model((*User)(nil)).Column("id").Where("id = ?", id)
+		lockRequests := tx.NewSelect().TableExpr("requests").
+			Column("audit_chain", "audit_seq", "audit_hash").Where("user_id = ?", id)
+		if db.dialect == Postgres {
+			lockUser, lockRequests = lockUser.For("UPDATE"), lockRequests.For("UPDATE")
+		}
+		var found []int64
+		if err := lockUser.Scan(ctx, &found); err != nil {
+			return err
+		}
+		if len(found) == 0 {
+			return ErrUserNotFound
+		}
+		var audited []auditedRequest
+		if err := lockRequests.Scan(ctx, &audited); err != nil {
+			return fmt.Errorf("read their requests' audit chains: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*User)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+			return err
+		}
+		return db.seal(ctx, tx, audited, reasonUserDeleted)
+	})
+	if errors.Is(err, ErrUserNotFound) {
+		return err
+	}
 	if err != nil {
 		return classify(fmt.Errorf("delete user: %w", err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return classify(fmt.Errorf("delete user: %w", err))
-	}
-	if n == 0 {
-		return ErrUserNotFound
 	}
 	return nil
 }
