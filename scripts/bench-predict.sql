@@ -1,5 +1,6 @@
--- pgbench script for scripts/bench.sh: the statement mlapi sends to PostgreSQL to log predictions,
--- logPredictionsPostgres in internal/store/predictions.go, copied with its parameters turned into
+-- pgbench script for scripts/bench.sh: the statement mlapi sent to PostgreSQL to log predictions
+-- before the audit chain (logPredictionsPostgres in internal/store/predictions.go now also hashes
+-- each prediction into its writer's chain and moves the chain's head), copied with its parameters turned into
 -- pgbench variables, which bench.sh sets with -D to a batch of one prediction holding what the
 -- server writes ($1 :user_ids, $2 :inputs, $4 :outputs, $5 :probs, $6 :yhats, $7 :versions,
 -- $8 :statuses, $9 :error_codes, $10 :generations, $11 :jtis, each an array literal of one
