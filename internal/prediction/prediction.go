@@ -46,6 +46,9 @@ type Service struct {
 	version string
 	// features are the model's feature names, in its order; never modified.
 	features []string
+	// sortedFeatures are features sorted by name, as encodeReceived wants
+	// them; never modified.
+	sortedFeatures []string
 }
 
 // NewService returns a Service answering with m and logging to log.
@@ -55,7 +58,9 @@ func NewService(m Model, log Log) *Service {
 	for i, f := range info.Features {
 		features[i] = f.Name
 	}
-	return &Service{model: m, log: log, version: info.Version, features: features}
+	sorted := slices.Clone(features)
+	slices.Sort(sorted)
+	return &Service{model: m, log: log, version: info.Version, features: features, sortedFeatures: sorted}
 }
 
 // Result is a logged prediction. The explanation is computed on first use
@@ -116,7 +121,7 @@ func (s *Service) Predict(ctx context.Context, userID int64, input map[string]an
 // whatever input holds.
 func (s *Service) PredictReceived(ctx context.Context, userID int64, input, received map[string]any) (*Result, error) {
 	names := s.features
-	logged := encodeReceived(received, names)
+	logged := encodeReceived(received, s.sortedFeatures)
 	features, validationErr := s.model.Validate(input)
 	if validationErr != nil {
 		var verr *model.ValidationError
@@ -196,7 +201,7 @@ func (s *Service) RefuseReceived(ctx context.Context, userID int64, input, recei
 	slices.SortFunc(found, func(a, b model.FieldError) int {
 		return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(string(a.Reason), string(b.Reason)))
 	})
-	return s.logRefusal(ctx, userID, encodeReceived(received, s.features), &model.ValidationError{Fields: found})
+	return s.logRefusal(ctx, userID, encodeReceived(received, s.sortedFeatures), &model.ValidationError{Fields: found})
 }
 
 // seedOutput is the Python app's response body, kept as responses.output so

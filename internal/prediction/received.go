@@ -38,7 +38,52 @@ const (
 // string. Each value is cut to MaxStoredValue bytes and each name to
 // model.MaxFieldName. The features are written first, and the unknown
 // fields that do not fit are counted in a final "(truncated)" entry.
+//
+// features must be sorted.
 func encodeReceived(received map[string]any, features []string) json.RawMessage {
+	if out, ok := encodeFeaturesOnly(received, features); ok {
+		return out
+	}
+	return encodeAnyFields(received, features)
+}
+
+// encodeFeaturesOnly is encodeReceived for the usual input, whose names are
+// all features: with every name known and short, nothing is cut or left
+// out, and the entries go out in the order of the sorted features, in one
+// buffer. ok is false for any other input.
+func encodeFeaturesOnly(received map[string]any, sortedFeatures []string) (out json.RawMessage, ok bool) {
+	present := 0
+	for _, name := range sortedFeatures {
+		if _, ok := received[name]; ok {
+			present++
+		}
+		if len(name) > model.MaxFieldName {
+			return nil, false
+		}
+	}
+	if present != len(received) {
+		return nil, false
+	}
+	out = make([]byte, 0, 256)
+	out = append(out, '{')
+	for _, name := range sortedFeatures {
+		v, ok := received[name]
+		if !ok {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = appendString(out, name)
+		out = append(out, ':')
+		out = appendBounded(out, v)
+	}
+	return append(out, '}'), true
+}
+
+// encodeAnyFields is encodeReceived for any input, unknown or long names
+// included.
+func encodeAnyFields(received map[string]any, features []string) json.RawMessage {
 	isFeature := make(map[string]bool, len(features))
 	for _, f := range features {
 		isFeature[f] = true

@@ -175,3 +175,42 @@ func TestAppendJSONWritesWhatTheEncoderWrites(t *testing.T) {
 		}
 	}
 }
+
+// The usual input, every name a feature, takes a shorter path; it must
+// write exactly what the general one writes, and leave any other input to it.
+func TestEncodeFeaturesOnlyAsTheGeneralPath(t *testing.T) {
+	t.Parallel()
+	seed := map[string]any{"age": json.Number("75"), "creatinine_phosphokinase": json.Number("582"),
+		"ejection_fraction": json.Number("20"), "high_blood_pressure": true, "platelets": json.Number("265000"),
+		"serum_creatinine": json.Number("1.9"), "serum_sodium": json.Number("130"), "sex": false}
+	tests := []struct {
+		name     string
+		received map[string]any
+		fast     bool
+	}{
+		{"the seed example", seed, true},
+		{"some features only", map[string]any{"sex": true, "age": json.Number("1e2")}, true},
+		{"no field", map[string]any{}, true},
+		{"values of every kind", map[string]any{"age": float32(math.Inf(-1)), "platelets": math.NaN(), "sex": nil,
+			"serum_sodium": "<x>\"\n", "ejection_fraction": []any{json.Number("1.0"), map[string]any{"k": "v"}},
+			"serum_creatinine": strings.Repeat("9", 10_000), "high_blood_pressure": json.Number(strings.Repeat("1", 1_000))}, true},
+		{"an unknown field", map[string]any{"age": json.Number("75"), "bmi": json.Number("22")}, false},
+		{"an unknown field only", map[string]any{"bmi": json.Number("22")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want := string(encodeAnyFields(tt.received, servedFeatures))
+			got, ok := encodeFeaturesOnly(tt.received, servedFeatures)
+			if ok != tt.fast {
+				t.Fatalf("took the short path: %v, want %v", ok, tt.fast)
+			}
+			if ok && string(got) != want {
+				t.Errorf("short path %s\ngeneral    %s", got, want)
+			}
+			if all := string(encodeReceived(tt.received, servedFeatures)); all != want {
+				t.Errorf("encodeReceived %s\nwant           %s", all, want)
+			}
+		})
+	}
+}
