@@ -27,6 +27,19 @@ const (
 // attributes replaced by one "attrs_dropped" count. Groups are bounded as a
 // whole, as one value. Small attributes pass through unchanged.
 func BoundAttrs(attrs []slog.Attr, maxValue, maxLine int) []slog.Attr {
+	total := 0
+	for _, a := range attrs {
+		size, within := attrSizeWithin(a, maxValue)
+		if total += size; !within || total > maxLine {
+			return boundAttrs(attrs, maxValue, maxLine)
+		}
+	}
+	return attrs
+}
+
+// boundAttrs is BoundAttrs for attributes that need bounding, in a slice of
+// their own.
+func boundAttrs(attrs []slog.Attr, maxValue, maxLine int) []slog.Attr {
 	out := attrs[:0:0]
 	total, dropped := 0, 0
 	for _, a := range attrs {
@@ -138,7 +151,18 @@ func (h boundedHandler) Enabled(ctx context.Context, level slog.Level) bool {
 	return h.next.Enabled(ctx, level)
 }
 
+// Handle passes a record that is within the bounds as it is (the access
+// log's line for every request is, bounded already), and writes any other
+// bounded.
 func (h boundedHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.within(r) {
+		return h.next.Handle(ctx, r)
+	}
+	return h.handleBounded(ctx, r)
+}
+
+// handleBounded writes r with its message and attributes bounded.
+func (h boundedHandler) handleBounded(ctx context.Context, r slog.Record) error {
 	attrs := make([]slog.Attr, 0, r.NumAttrs())
 	r.Attrs(func(a slog.Attr) bool {
 		attrs = append(attrs, a)
@@ -147,6 +171,46 @@ func (h boundedHandler) Handle(ctx context.Context, r slog.Record) error {
 	bounded := slog.NewRecord(r.Time, r.Level, truncateText(r.Message, h.maxValue), r.PC)
 	bounded.AddAttrs(BoundAttrs(attrs, h.maxValue, h.maxLine)...)
 	return h.next.Handle(ctx, bounded)
+}
+
+// within reports, without allocating, that bounding r would change
+// nothing: its message and each key and value are under their bounds, and
+// all of them together under the line's. The values that bounding would
+// render to find their size (errors, other values of any type, values that
+// resolve themselves) are left to handleBounded, and every other kind counts
+// as nonStringSize bytes, more than any of them writes.
+func (h boundedHandler) within(r slog.Record) bool {
+	if len(r.Message) > h.maxValue/6 && bounded.Size(r.Message) > h.maxValue {
+		return false
+	}
+	total, ok := 0, true
+	r.Attrs(func(a slog.Attr) bool {
+		size, fits := attrSizeWithin(a, h.maxValue)
+		total += size
+		ok = fits && total <= h.maxLine
+		return ok
+	})
+	return ok
+}
+
+// nonStringSize bounds the text of a number, bool, duration or time value.
+const nonStringSize = 64
+
+// attrSizeWithin returns a's size as valueSize counts it (at most, for
+// kinds other than strings), and whether boundAttr would leave a as it is.
+func attrSizeWithin(a slog.Attr, maxValue int) (size int, within bool) {
+	if len(a.Key) > 128/6 && bounded.Size(a.Key) > 128 {
+		return 0, false
+	}
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		size = bounded.Size(v.String())
+		return len(a.Key) + size, size <= maxValue
+	case slog.KindGroup, slog.KindAny, slog.KindLogValuer:
+		return 0, false
+	default:
+		return len(a.Key) + nonStringSize, true
+	}
 }
 
 func (h boundedHandler) WithAttrs(attrs []slog.Attr) slog.Handler {

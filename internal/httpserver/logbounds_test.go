@@ -2,12 +2,14 @@ package httpserver
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // No request writes an unbounded log line, however it is shaped.
@@ -86,4 +88,63 @@ func TestBoundsHoldEscaped(t *testing.T) {
 	if n := buf.Len(); n > MaxLogLine+1024 {
 		t.Errorf("a line of %d bytes, over %d", n, MaxLogLine)
 	}
+}
+
+// A record within the bounds goes to the next handler as it is; it must come
+// out exactly as bounding it would write it, and any record that bounding
+// would change must be bounded.
+func TestBoundedHandlerPassesWhatFits(t *testing.T) {
+	t.Parallel()
+	const maxValue, maxLine = 64, 512
+	at := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		msg    string
+		attrs  []slog.Attr
+		within bool
+	}{
+		{"an access log line", "request", []slog.Attr{slog.String("method", "POST"), slog.String("path", "/query"),
+			slog.Int("status", 200), slog.Duration("elapsed", 1234567), slog.Bool("ok", true), slog.Time("at", at)}, true},
+		{"a value at the bound", "m", []slog.Attr{slog.String("v", strings.Repeat("v", maxValue))}, true},
+		{"a value past the bound", "m", []slog.Attr{slog.String("v", strings.Repeat("v", maxValue+1))}, false},
+		{"escapes count", "m", []slog.Attr{slog.String("v", strings.Repeat("\x00", maxValue/6+1))}, false},
+		{"a long message", strings.Repeat("m", maxValue+1), nil, false},
+		{"a long key", "m", []slog.Attr{slog.Int(strings.Repeat("k", 129), 1)}, false},
+		{"a line past the bound", "m", lineOf(9, 60), false},
+		{"a line at the bound", "m", lineOf(8, 63), true},
+		{"an error", "m", []slog.Attr{slog.Any("err", errors.New("short"))}, false},
+		{"a group", "m", []slog.Attr{slog.Group("g", slog.String("k", "v"))}, false},
+		{"a list", "m", []slog.Attr{slog.Any("codes", []string{"A", "B"})}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var passed, bounded bytes.Buffer
+			h := boundedHandler{next: slog.NewJSONHandler(&passed, nil), maxValue: maxValue, maxLine: maxLine}
+			slow := boundedHandler{next: slog.NewJSONHandler(&bounded, nil), maxValue: maxValue, maxLine: maxLine}
+			r := slog.NewRecord(at, slog.LevelInfo, tt.msg, 0)
+			r.AddAttrs(tt.attrs...)
+			if got := h.within(r); got != tt.within {
+				t.Errorf("within: %v, want %v", got, tt.within)
+			}
+			if err := h.Handle(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			if err := slow.handleBounded(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			if passed.String() != bounded.String() {
+				t.Errorf("wrote  %s\nbounded %s", passed.String(), bounded.String())
+			}
+		})
+	}
+}
+
+// lineOf is n string attributes of size bytes each, keys included.
+func lineOf(n, size int) []slog.Attr {
+	attrs := make([]slog.Attr, n)
+	for i := range attrs {
+		attrs[i] = slog.String(string(rune('a'+i)), strings.Repeat("v", size-1))
+	}
+	return attrs
 }
