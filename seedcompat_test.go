@@ -1,0 +1,333 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/client"
+
+	"github.com/mlapi/mlapi/internal/store/storetest"
+)
+
+// The Python app's REST endpoints (internal/seedcompat): its documented
+// flow against the built binary, answered as the app answered and writing
+// the rows the same GraphQL calls write; every refusal; the switches.
+//
+// The app's answers quoted here are those of its app.py (the api-book
+// repository, chapter-7-final-serving/ML_API/app.py), which
+// docs/seed-app.md summarises; the predict example and its answer are the
+// seed document's.
+
+// restAnswer is an answer of a REST endpoint, its body as written.
+type restAnswer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// member decodes the answer's top-level member name, nil when absent.
+func (a restAnswer) member(t testing.TB, name string) any {
+	t.Helper()
+	var members map[string]any
+	if err := json.Unmarshal([]byte(a.body), &members); err != nil {
+		t.Fatalf("answer is not a JSON object (%d): %s", a.status, a.body)
+	}
+	return members[name]
+}
+
+// detailFields lists the fields a FastAPI-style detail names ("body.age",
+// "path.user_id"), nil when the detail is not a list.
+func (a restAnswer) detailFields(t testing.TB) []string {
+	t.Helper()
+	list, _ := a.member(t, "detail").([]any)
+	var fields []string
+	for _, d := range list {
+		loc, _ := d.(map[string]any)["loc"].([]any)
+		parts := make([]string, len(loc))
+		for i, p := range loc {
+			parts[i] = fmt.Sprint(p)
+		}
+		fields = append(fields, strings.Join(parts, "."))
+	}
+	return fields
+}
+
+// rest sends one request as the app's clients did: authorization as the
+// whole Authorization header (the app's clients sent the bare token), a
+// JSON body unless empty.
+func (e endpoint) rest(t testing.TB, method, path, authorization, body string) restAnswer {
+	t.Helper()
+	var reader io.Reader
+	if body != "" {
+		reader = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.base+path, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, text := e.fetch(t, req)
+	return restAnswer{status: resp.StatusCode, header: resp.Header, body: text}
+}
+
+// The seed document's example input, as the app's clients sent it, and
+// the app's answer to it, byte for byte (json.dumps, spaces and all).
+const (
+	seedPredictBody   = `{"age": 25, "creatinine_phosphokinase": 1000, "ejection_fraction": 35, "platelets": 500000, "serum_creatinine": 8, "serum_sodium": 135, "sex": 1, "high_blood_pressure": 0}`
+	seedPredictAnswer = `{"yhat_prob": "0.5124506", "yhat": "1"}`
+	// refusedPredictBody has two features out of range: refused alike by
+	// both APIs, and logged alike.
+	refusedPredictBody = `{"age": -25, "creatinine_phosphokinase": 1000, "ejection_fraction": 35, "platelets": 500000, "serum_creatinine": 8, "serum_sodium": 1000000, "sex": 1, "high_blood_pressure": 0}`
+)
+
+// refusedPredictInput is refusedPredictBody as GraphQL variables.
+func refusedPredictInput() map[string]any {
+	in := seedInput()
+	in["age"], in["serumSodium"] = -25, 1000000
+	return in
+}
+
+// userIDOf reads a user's id from the users table.
+func userIDOf(t testing.TB, tables *sql.DB, username string) int64 {
+	t.Helper()
+	var id int64
+	if err := tables.QueryRow("SELECT id FROM users WHERE username = $1", username).Scan(&id); err != nil {
+		t.Fatalf("user %s: %v", username, err)
+	}
+	return id
+}
+
+// loggedRow is one request row with its response, as the tables hold
+// them, without what differs between any two rows (ids, times, the audit
+// chain's place).
+type loggedRow struct {
+	Input, Output          any
+	YhatProb               sql.NullFloat64
+	Yhat                   sql.NullInt64
+	ModelVersion, Status   string
+	ErrorCode              sql.NullString
+	UserRole, UserEnabled  string
+	UserGenerationAtLeast1 bool
+}
+
+// loggedRows reads what was written for a user: their requests with their
+// responses, oldest first, and their account's state. The inputs' 0 and 1
+// of the boolean features are read as false and true: the REST endpoint
+// logs them as the app's clients send them, GraphQL as its Booleans.
+func loggedRows(t testing.TB, tables *sql.DB, userID int64) []loggedRow {
+	t.Helper()
+	rows, err := tables.Query(`SELECT r.input, s.output, s.yhat_prob, s.yhat, s.model_version, s.status, s.error_code,
+			u.role, CASE WHEN u.enabled THEN 'enabled' ELSE 'disabled' END, u.token_generation >= 1
+		FROM requests r JOIN responses s ON s.request_id = r.id JOIN users u ON u.id = r.user_id
+		WHERE r.user_id = $1 ORDER BY r.id`, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []loggedRow
+	for rows.Next() {
+		var row loggedRow
+		var input, output string
+		if err := rows.Scan(&input, &output, &row.YhatProb, &row.Yhat, &row.ModelVersion, &row.Status, &row.ErrorCode,
+			&row.UserRole, &row.UserEnabled, &row.UserGenerationAtLeast1); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(input), &row.Input); err != nil {
+			t.Fatalf("input %s: %v", input, err)
+		}
+		for _, name := range []string{"sex", "high_blood_pressure"} {
+			if fields, ok := row.Input.(map[string]any); ok && (fields[name] == 0.0 || fields[name] == 1.0) {
+				fields[name] = fields[name] == 1.0
+			}
+		}
+		if err := json.Unmarshal([]byte(output), &row.Output); err != nil {
+			t.Fatalf("output %s: %v", output, err)
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSeedAppFlow replays the app's documented flow (register, token,
+// token status, predict, toggle, remove) against the built binary on each
+// database, under /v1 and at the root paths, and compares every status and
+// body with the app's. The same calls through GraphQL for another user
+// write the same rows.
+func TestSeedAppFlow(t *testing.T) {
+	t.Parallel()
+	binary(t) // -short skips here, before a database is made
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		databaseURL, secret := storetest.URL(t, dialect), randomSecret(t)
+		env := func(key string) string {
+			return map[string]string{"DATABASE_URL": databaseURL, "JWT_SECRET": secret}[key]
+		}
+		server := start(t, t.TempDir(), "DATABASE_URL="+databaseURL, "JWT_SECRET="+secret, "SEED_COMPAT_ROOT=true")
+		tables := openTables(t, databaseURL)
+		t.Cleanup(func() { tables.Close() })
+		_, admin := createAdmin(t, env, server.endpoint, "root", userPassword)
+		admin = "Bearer " + admin
+
+		restUsers := map[string]int64{}
+		for _, prefix := range []string{"/v1", ""} {
+			username := "eligijus" + strings.ReplaceAll(prefix, "/", "_")
+			restUsers[prefix] = replaySeedFlow(t, server.endpoint, tables, prefix, username, admin)
+		}
+		graphUser := replayWithGraphQL(t, server.endpoint, tables, "graphql_user", strings.TrimPrefix(admin, "Bearer "))
+
+		want := loggedRows(t, tables, graphUser)
+		if len(want) != 3 {
+			t.Fatalf("GraphQL calls logged %d rows, want 3: %+v", len(want), want)
+		}
+		for prefix, id := range restUsers {
+			if got := loggedRows(t, tables, id); !reflect.DeepEqual(got, want) {
+				t.Errorf("%q: the REST calls wrote\n%+v\nthe GraphQL calls\n%+v", prefix, got, want)
+			}
+		}
+
+		// remove-user: the app's answers; the user goes with their rows,
+		// as deleteUser removes them.
+		for prefix, id := range restUsers {
+			path := prefix + "/remove-user/" + strconv.FormatInt(id, 10)
+			if got := server.rest(t, http.MethodDelete, path, admin, ""); got.status != http.StatusOK || got.body != `{"message":"User deleted successfully"}` {
+				t.Errorf("DELETE %s: %d %s", path, got.status, got.body)
+			}
+			if got := server.rest(t, http.MethodDelete, path, admin, ""); got.status != http.StatusNotFound || got.member(t, "message") != "User not found" {
+				t.Errorf("DELETE %s again: %d %s", path, got.status, got.body)
+			}
+			toggle := prefix + "/toggle-user-permission/" + strconv.FormatInt(id, 10) + "/true"
+			if got := server.rest(t, http.MethodPut, toggle, admin, ""); got.status != http.StatusNotFound || got.member(t, "message") != "User not found" {
+				t.Errorf("PUT %s of a removed user: %d %s", toggle, got.status, got.body)
+			}
+		}
+		if resp := server.post(t, strings.TrimPrefix(admin, "Bearer "), deleteUserMutation, client.Var("id", strconv.FormatInt(graphUser, 10))); len(resp.Errors) > 0 {
+			t.Fatalf("deleteUser: %s", resp.Raw)
+		}
+		for _, table := range []string{"users", "requests", "responses"} {
+			var n int
+			if err := tables.QueryRow("SELECT count(*) FROM " + table + " WHERE " + map[string]string{
+				"users": "role <> 'admin'", "requests": "true", "responses": "true"}[table]).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Errorf("%d rows left in %s after every user was removed", n, table)
+			}
+		}
+	})
+}
+
+// replaySeedFlow runs the app's flow for username at prefix and returns
+// the user's id.
+func replaySeedFlow(t *testing.T, e endpoint, tables *sql.DB, prefix, username, admin string) int64 {
+	t.Helper()
+	// The seed document posts the same dict to /register-user and /token.
+	userDict := mustJSON(map[string]string{"username": username, "password": userPassword, "email": username + "@testmail.com"})
+
+	// app.py: 201 {"message": "User created successfully", "user_id": _user.id}
+	got := e.rest(t, http.MethodPost, prefix+"/register-user", "", userDict)
+	id := userIDOf(t, tables, username)
+	if want := fmt.Sprintf(`{"message":"User created successfully","user_id":%d}`, id); got.status != http.StatusCreated || got.body != want {
+		t.Errorf("register: %d %s, want 201 %s", got.status, got.body, want)
+	}
+	// app.py: 409 {"message": "User already exists", "user_id": ...}; the
+	// existing user's id is no longer told to anyone who asks.
+	got = e.rest(t, http.MethodPost, prefix+"/register-user", "", userDict)
+	if got.status != http.StatusConflict || got.member(t, "message") != "User already exists" || got.member(t, "user_id") != nil {
+		t.Errorf("register again: %d %s", got.status, got.body)
+	}
+
+	// app.py: 200 {"token": token}; 401 {"message": "Invalid credentials"}.
+	got = e.rest(t, http.MethodPost, prefix+"/token", "", userDict)
+	token, _ := got.member(t, "token").(string)
+	if got.status != http.StatusOK || !regexp.MustCompile(`^\{"token":"[A-Za-z0-9._-]+"\}$`).MatchString(got.body) {
+		t.Fatalf("token: %d %s", got.status, got.body)
+	}
+	got = e.rest(t, http.MethodPost, prefix+"/token", "", mustJSON(map[string]string{"username": username, "password": "not the password"}))
+	if got.status != http.StatusUnauthorized || got.member(t, "message") != "Invalid credentials" {
+		t.Errorf("token with a wrong password: %d %s", got.status, got.body)
+	}
+
+	// app.py: 200 {"message": "Token is valid"}; 401 {"message": "Invalid token"}.
+	tokenStatus := func(token string) restAnswer { return e.rest(t, http.MethodGet, prefix+"/token_status/"+token, "", "") }
+	if got := tokenStatus(token); got.status != http.StatusOK || got.body != `{"message":"Token is valid"}` {
+		t.Errorf("token_status: %d %s", got.status, got.body)
+	}
+	if got := tokenStatus(token + "x"); got.status != http.StatusUnauthorized || got.body != `{"message":"Invalid token"}` {
+		t.Errorf("token_status of a bad token: %d %s", got.status, got.body)
+	}
+
+	// The seed document: the bare token in Authorization, 200 and its
+	// answer. Bearer works too. A refused input is the app's 400 "Bad
+	// request", naming the fields.
+	if got := e.rest(t, http.MethodPost, prefix+"/predict", token, seedPredictBody); got.status != http.StatusOK || got.body != seedPredictAnswer {
+		t.Errorf("predict: %d %s, want 200 %s", got.status, got.body, seedPredictAnswer)
+	}
+	got = e.rest(t, http.MethodPost, prefix+"/predict", token, refusedPredictBody)
+	if fields := got.detailFields(t); got.status != http.StatusBadRequest || got.member(t, "message") != "Bad request" ||
+		!slices.Equal(fields, []string{"body.age", "body.serum_sodium"}) {
+		t.Errorf("predict refused: %d %s (fields %q)", got.status, got.body, fields)
+	}
+	if got := e.rest(t, http.MethodPost, prefix+"/predict", "Bearer "+token, seedPredictBody); got.status != http.StatusOK || got.body != seedPredictAnswer {
+		t.Errorf("predict with Bearer: %d %s", got.status, got.body)
+	}
+
+	// app.py: 200 {"message": "User permission updated successfully",
+	// "user_id": _user.id}. permission is the enabled flag: a disabled
+	// user's token stops working, and stays dead once re-enabled.
+	toggle := func(permission string) restAnswer {
+		return e.rest(t, http.MethodPut, fmt.Sprintf("%s/toggle-user-permission/%d/%s", prefix, id, permission), admin, "")
+	}
+	want := fmt.Sprintf(`{"message":"User permission updated successfully","user_id":%d}`, id)
+	if got := toggle("false"); got.status != http.StatusOK || got.body != want {
+		t.Errorf("toggle false: %d %s, want %s", got.status, got.body, want)
+	}
+	if got := tokenStatus(token); got.status != http.StatusUnauthorized {
+		t.Errorf("token_status of a disabled user: %d %s", got.status, got.body)
+	}
+	// app.py: 401 {"error": "Unauthorized"}; nothing is logged.
+	if got := e.rest(t, http.MethodPost, prefix+"/predict", token, seedPredictBody); got.status != http.StatusUnauthorized || got.member(t, "error") != "Unauthorized" {
+		t.Errorf("predict of a disabled user: %d %s", got.status, got.body)
+	}
+	if got := toggle("true"); got.status != http.StatusOK || got.body != want {
+		t.Errorf("toggle true: %d %s", got.status, got.body)
+	}
+	if got := tokenStatus(token); got.status != http.StatusUnauthorized {
+		t.Errorf("token_status of a token from before the user was disabled: %d %s", got.status, got.body)
+	}
+	return id
+}
+
+// replayWithGraphQL makes, through GraphQL, the calls replaySeedFlow makes
+// that write rows, and returns the user's id.
+func replayWithGraphQL(t *testing.T, e endpoint, tables *sql.DB, username, admin string) int64 {
+	t.Helper()
+	_, token := e.user(t, username)
+	id := userIDOf(t, tables, username)
+	e.predict(t, token)
+	if resp := e.post(t, token, predictMutation, client.Var("in", refusedPredictInput())); resp.code() != "BAD_USER_INPUT" {
+		t.Errorf("GraphQL predict refused: %s", resp.Raw)
+	}
+	e.predict(t, token)
+	for _, enabled := range []bool{false, true} {
+		if resp := e.post(t, admin, setEnabledMutation, client.Var("id", strconv.FormatInt(id, 10)), client.Var("e", enabled)); len(resp.Errors) > 0 {
+			t.Fatalf("setUserEnabled %t: %s", enabled, resp.Raw)
+		}
+	}
+	return id
+}
