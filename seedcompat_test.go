@@ -331,3 +331,168 @@ func replayWithGraphQL(t *testing.T, e endpoint, tables *sql.DB, username, admin
 	}
 	return id
 }
+
+// TestSeedEndpointRefusals is every refusal of the REST endpoints, on the
+// real handler and each database: its status, the app's members where it
+// had an answer for it, the fields named, and what was logged (a refused
+// input is, as on GraphQL; a request that never reached the model is not).
+func TestSeedEndpointRefusals(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		api := newTestAPI(t, dialect)
+		_, ada := api.user(t, "ada")
+		adaID := strconv.FormatInt(userIDOf(t, api.tables, "ada"), 10)
+		_, bob := api.user(t, "bob")
+		bobID := strconv.FormatInt(userIDOf(t, api.tables, "bob"), 10)
+		rootID, root := api.createAdmin(t, "root", userPassword)
+		root2ID, _ := api.createAdmin(t, "root2", userPassword)
+		if resp := api.post(t, root, setEnabledMutation, client.Var("id", bobID), client.Var("e", false)); len(resp.Errors) > 0 {
+			t.Fatalf("disable bob: %s", resp.Raw)
+		}
+		seed := func(change string) string { // the seed's input with one change
+			return strings.Replace(seedPredictBody, `"age": 25`, change, 1)
+		}
+		const form = "application/x-www-form-urlencoded"
+		tests := []struct {
+			name, method, path, auth, contentType, body string
+			wantStatus                                  int
+			// want are top-level members, compared as JSON values.
+			want map[string]any
+			// wantFields are the fields the detail names, in order.
+			wantFields []string
+			// logged is how many requests the call logs.
+			logged int
+			// bare: the app's answer is kept whole, with no detail added.
+			bare bool
+			// chunked sends the body without a Content-Length.
+			chunked bool
+		}{
+			{name: "register: not JSON", method: "POST", path: "/register-user", body: `{"username":`,
+				wantStatus: 400, want: map[string]any{"message": "Cannot create user"}},
+			{name: "register: a field of the wrong type", method: "POST", path: "/register-user", body: `{"username": 5, "password": "x", "email": "x"}`,
+				wantStatus: 400, want: map[string]any{"message": "Cannot create user"}},
+			{name: "register: a form, which any page can post", method: "POST", path: "/register-user", contentType: form, body: `username=eve`,
+				wantStatus: 415},
+			{name: "register: taken, in another case", method: "POST", path: "/register-user",
+				body:       mustJSON(map[string]string{"username": "ADA", "password": userPassword, "email": "ada2@example.com"}),
+				wantStatus: 409, want: map[string]any{"message": "User already exists", "detail": "username is already taken"}},
+			{name: "register: every bad field named", method: "POST", path: "/register-user", body: `{"username": "a", "password": "password", "email": "x"}`,
+				wantStatus: 400, want: map[string]any{"message": "Cannot create user"}, wantFields: []string{"body.username", "body.password", "body.email"}},
+			{name: "token: wrong password", method: "POST", path: "/token", body: `{"username": "ada", "password": "not the password"}`,
+				wantStatus: 401, want: map[string]any{"message": "Invalid credentials"}},
+			{name: "token: unknown user", method: "POST", path: "/token", body: `{"username": "nobody", "password": "not the password"}`,
+				wantStatus: 401, want: map[string]any{"message": "Invalid credentials"}},
+			{name: "token: a disabled user, who is told so", method: "POST", path: "/token", body: mustJSON(map[string]string{"username": "bob", "password": userPassword}),
+				wantStatus: 401, want: map[string]any{"message": "Invalid credentials", "detail": "this account is disabled"}},
+			{name: "token: two JSON values", method: "POST", path: "/token", body: `{"username": "ada"} {}`,
+				wantStatus: 400},
+			{name: "token_status: not a token", method: "GET", path: "/token_status/abc",
+				wantStatus: 401, want: map[string]any{"message": "Invalid token"}, bare: true},
+			{name: "token_status: a disabled user's", method: "GET", path: "/token_status/" + bob,
+				wantStatus: 401, want: map[string]any{"message": "Invalid token"}, bare: true},
+			{name: "predict: no token", method: "POST", path: "/predict", body: seedPredictBody,
+				wantStatus: 401, want: map[string]any{"error": "Unauthorized"}},
+			{name: "predict: not a token", method: "POST", path: "/predict", auth: "abc", body: seedPredictBody,
+				wantStatus: 401, want: map[string]any{"error": "Unauthorized"}},
+			{name: "predict: a scheme without a token", method: "POST", path: "/predict", auth: "Bearer", body: seedPredictBody,
+				wantStatus: 401, want: map[string]any{"error": "Unauthorized"}},
+			{name: "predict: a disabled user's token", method: "POST", path: "/predict", auth: bob, body: seedPredictBody,
+				wantStatus: 401, want: map[string]any{"error": "Unauthorized"}},
+			{name: "predict: not JSON", method: "POST", path: "/predict", auth: ada, body: `{"age": 25,`,
+				wantStatus: 400, want: map[string]any{"message": "Bad request"}},
+			{name: "predict: not an object", method: "POST", path: "/predict", auth: ada, body: `[25, 1000]`,
+				wantStatus: 400, want: map[string]any{"message": "Bad request"}},
+			{name: "predict: text/plain", method: "POST", path: "/predict", auth: ada, contentType: "text/plain", body: seedPredictBody,
+				wantStatus: 415},
+			{name: "predict: a string for a number", method: "POST", path: "/predict", auth: ada, body: seed(`"age": "25"`),
+				wantStatus: 400, want: map[string]any{"message": "Bad request"}, wantFields: []string{"body.age"}, logged: 1},
+			{name: "predict: a missing feature and an unknown field", method: "POST", path: "/predict", auth: ada, body: seed(`"agee": 25`),
+				wantStatus: 400, want: map[string]any{"message": "Bad request"}, wantFields: []string{"body.age", "body.agee"}, logged: 1},
+			{name: "predict: a sex of 2", method: "POST", path: "/predict", auth: "Bearer " + ada, body: strings.Replace(seedPredictBody, `"sex": 1`, `"sex": 2`, 1),
+				wantStatus: 400, want: map[string]any{"message": "Bad request"}, wantFields: []string{"body.sex"}, logged: 1},
+			// With a Content-Length over the limit, the server's middleware
+			// answers 413 before any handler, as it does on /query.
+			{name: "predict: over the body limit", method: "POST", path: "/predict", auth: ada, body: seed(`"age": 25, "pad": "` + strings.Repeat("x", 70<<10) + `"`),
+				wantStatus: 413, bare: true},
+			{name: "predict: over the body limit, chunked", method: "POST", path: "/predict", auth: ada, body: seed(`"age": 25, "pad": "` + strings.Repeat("x", 70<<10) + `"`),
+				wantStatus: 413, chunked: true},
+			{name: "predict: GET", method: "GET", path: "/predict", auth: ada,
+				wantStatus: 405, want: map[string]any{"detail": "Method Not Allowed"}},
+			{name: "toggle: no token", method: "PUT", path: "/toggle-user-permission/" + adaID + "/false",
+				wantStatus: 401},
+			{name: "toggle: not an administrator", method: "PUT", path: "/toggle-user-permission/" + adaID + "/false", auth: ada,
+				wantStatus: 403},
+			{name: "toggle: not a user id", method: "PUT", path: "/toggle-user-permission/ada/false", auth: root,
+				wantStatus: 422, wantFields: []string{"path.user_id"}},
+			{name: "toggle: neither a user id nor a boolean", method: "PUT", path: "/toggle-user-permission/1.5/maybe", auth: root,
+				wantStatus: 422, wantFields: []string{"path.user_id", "path.permission"}},
+			{name: "toggle: no such user", method: "PUT", path: "/toggle-user-permission/999999/true", auth: root,
+				wantStatus: 404, want: map[string]any{"message": "User not found"}},
+			{name: "toggle: an administrator disabling themselves", method: "PUT", path: "/toggle-user-permission/" + rootID + "/off", auth: root,
+				wantStatus: 400},
+			{name: "toggle: another administrator", method: "PUT", path: "/toggle-user-permission/" + root2ID + "/false", auth: root,
+				wantStatus: 403},
+			{name: "toggle: yes, as FastAPI read it", method: "PUT", path: "/toggle-user-permission/" + bobID + "/YES", auth: root,
+				wantStatus: 200, want: map[string]any{"message": "User permission updated successfully", "user_id": json.Number(bobID)}},
+			{name: "remove: no token", method: "DELETE", path: "/remove-user/" + adaID,
+				wantStatus: 401},
+			{name: "remove: not an administrator", method: "DELETE", path: "/remove-user/" + adaID, auth: ada,
+				wantStatus: 403},
+			{name: "remove: not a user id", method: "DELETE", path: "/remove-user/x", auth: root,
+				wantStatus: 422, wantFields: []string{"path.user_id"}},
+			{name: "remove: no such user", method: "DELETE", path: "/remove-user/999999", auth: root,
+				wantStatus: 404, want: map[string]any{"message": "User not found"}},
+			{name: "remove: another administrator", method: "DELETE", path: "/remove-user/" + root2ID, auth: root,
+				wantStatus: 403},
+			{name: "a path the app never had", method: "GET", path: "/users",
+				wantStatus: 404, want: map[string]any{"detail": "Not Found"}},
+		}
+		for _, tt := range tests {
+			before := api.count(t, "requests")
+			req := api.newRequest(t, tt.method, "/v1"+tt.path, "", nil)
+			if tt.body != "" {
+				var body io.Reader = strings.NewReader(tt.body)
+				if tt.chunked {
+					body = io.MultiReader(body) // of unknown length
+				}
+				req = api.newRequest(t, tt.method, "/v1"+tt.path, "", body)
+				if tt.contentType != "" {
+					req.Header.Set("Content-Type", tt.contentType)
+				}
+			}
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, body := api.fetch(t, req)
+			got := restAnswer{status: resp.StatusCode, body: body}
+			if got.status != tt.wantStatus {
+				t.Errorf("%s: %d %s, want %d", tt.name, got.status, got.body, tt.wantStatus)
+				continue
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("%s: Content-Type %q", tt.name, ct)
+			}
+			var members map[string]any
+			dec := json.NewDecoder(strings.NewReader(body))
+			dec.UseNumber()
+			if err := dec.Decode(&members); err != nil {
+				t.Errorf("%s: not a JSON object: %s", tt.name, body)
+				continue
+			}
+			for name, want := range tt.want {
+				if !reflect.DeepEqual(members[name], want) {
+					t.Errorf("%s: %s is %v, want %v (%s)", tt.name, name, members[name], want, body)
+				}
+			}
+			if members["detail"] == nil && tt.wantStatus != 200 && !tt.bare {
+				t.Errorf("%s: no detail: %s", tt.name, body)
+			}
+			if fields := got.detailFields(t); !slices.Equal(fields, tt.wantFields) {
+				t.Errorf("%s: detail names %q, want %q (%s)", tt.name, fields, tt.wantFields, body)
+			}
+			if logged := api.count(t, "requests") - before; logged != tt.logged {
+				t.Errorf("%s: logged %d requests, want %d", tt.name, logged, tt.logged)
+			}
+		}
+	})
+}
