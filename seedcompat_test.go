@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/client"
 
+	"github.com/mlapi/mlapi/internal/config"
 	"github.com/mlapi/mlapi/internal/store/storetest"
 )
 
@@ -495,4 +497,109 @@ func TestSeedEndpointRefusals(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSeedCompatSwitches: /v1 by default, the root paths too with
+// SEED_COMPAT_ROOT, and nothing at all with SEED_COMPAT=false.
+func TestSeedCompatSwitches(t *testing.T) {
+	t.Parallel()
+	servers := map[string]*testAPI{
+		"default":           newTestAPI(t, "sqlite"),
+		"SEED_COMPAT_ROOT":  newTestAPI(t, "sqlite", func(c *config.Config) { c.SeedCompatRoot = true }),
+		"SEED_COMPAT=false": newTestAPI(t, "sqlite", func(c *config.Config) { c.SeedCompat = false }),
+	}
+	tests := []struct {
+		server, method, path string
+		want                 int
+	}{
+		{"default", "GET", "/v1/token_status/abc", 401},
+		{"default", "PUT", "/v1/toggle-user-permission/1/true", 401},
+		{"default", "GET", "/token_status/abc", 404},
+		{"default", "PUT", "/toggle-user-permission/1/true", 404},
+		{"SEED_COMPAT_ROOT", "GET", "/v1/token_status/abc", 401},
+		{"SEED_COMPAT_ROOT", "GET", "/token_status/abc", 401},
+		{"SEED_COMPAT_ROOT", "PUT", "/toggle-user-permission/1/true", 401},
+		{"SEED_COMPAT_ROOT", "DELETE", "/remove-user/1", 401},
+		{"SEED_COMPAT_ROOT", "GET", "/predict", 405},
+		{"SEED_COMPAT=false", "GET", "/v1/token_status/abc", 404},
+		{"SEED_COMPAT=false", "DELETE", "/v1/remove-user/1", 404},
+		{"SEED_COMPAT=false", "GET", "/token_status/abc", 404},
+		{"SEED_COMPAT=false", "GET", "/predict", 404},
+	}
+	for _, tt := range tests {
+		api := servers[tt.server]
+		if got := api.rest(t, tt.method, tt.path, "", ""); got.status != tt.want {
+			t.Errorf("%s: %s %s answered %d %s, want %d", tt.server, tt.method, tt.path, got.status, got.body, tt.want)
+		}
+	}
+	// The GraphQL API and the rest of the server are the same either way.
+	for name, api := range servers {
+		if api.tokenValid(t, "abc") || api.rest(t, "GET", "/healthz", "", "").status != http.StatusOK {
+			t.Errorf("%s: GraphQL or /healthz answer otherwise", name)
+		}
+	}
+}
+
+// TestSeedEndpointsShareTheLimits: one registration budget per address,
+// whichever API spends it, counted by the account service.
+func TestSeedEndpointsShareTheLimits(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, "sqlite", func(c *config.Config) { c.RegisterRate = config.Rate{N: 2, Per: time.Hour} })
+	api.register(t, "ada", userPassword)
+	registration := func(username string) string {
+		return mustJSON(map[string]string{"username": username, "password": userPassword, "email": username + "@example.com"})
+	}
+	if got := api.rest(t, "POST", "/v1/register-user", "", registration("bob")); got.status != http.StatusCreated {
+		t.Fatalf("second registration: %d %s", got.status, got.body)
+	}
+	if got := api.rest(t, "POST", "/v1/register-user", "", registration("eve")); got.status != http.StatusTooManyRequests || got.member(t, "detail") == nil {
+		t.Errorf("third registration, over REST: %d %s", got.status, got.body)
+	}
+	resp := api.post(t, "", registerMutation, client.Var("u", "eve"), client.Var("p", userPassword), client.Var("e", "eve@example.com"))
+	if resp.code() != "TOO_MANY_REQUESTS" {
+		t.Errorf("third registration, over GraphQL: %s", resp.Raw)
+	}
+}
+
+// TestSeedEndpointsInTheLogAndMetrics: each endpoint is one route label
+// however many users and tokens it serves, a token in a path reaches
+// neither the log nor the metrics, and a REST prediction is counted as
+// any other.
+func TestSeedEndpointsInTheLogAndMetrics(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, "sqlite")
+	_, token := api.user(t, "ada")
+	before := api.scrape(t)
+	for _, id := range []string{"123", "456"} {
+		api.rest(t, "DELETE", "/v1/remove-user/"+id, "", "")
+	}
+	api.rest(t, "GET", "/v1/token_status/"+token, "", "")
+	if got := api.rest(t, "POST", "/v1/predict", token, seedPredictBody); got.status != http.StatusOK {
+		t.Fatalf("predict: %d %s", got.status, got.body)
+	}
+	after := api.scrape(t)
+	for _, tt := range []struct {
+		series string
+		labels []string
+		want   float64
+	}{
+		{"mlapi_http_requests_total", []string{`path="/v1/remove-user"`, `status="4xx"`, `code="UNAUTHENTICATED"`}, 2},
+		{"mlapi_http_requests_total", []string{`path="/v1/token_status"`, `status="2xx"`}, 1},
+		{"mlapi_http_requests_total", []string{`path="/v1/predict"`, `status="2xx"`}, 1},
+		{"mlapi_predictions_total", []string{`status="ok"`}, 1},
+	} {
+		if got := total(after, tt.series, tt.labels...) - total(before, tt.series, tt.labels...); got != tt.want {
+			t.Errorf("%s%v moved by %v, want %v", tt.series, tt.labels, got, tt.want)
+		}
+	}
+	for series := range after {
+		for _, secret := range []string{token, `"123"`, `"456"`, "/v1/remove-user/"} {
+			if strings.Contains(series, secret) {
+				t.Errorf("series %s holds %s", series, secret)
+			}
+		}
+	}
+	if logs := api.logs.String(); strings.Contains(logs, token) || !strings.Contains(logs, `"path":"/v1/token_status/{token}"`) {
+		t.Errorf("the log holds the token, or not the route it was sent to:\n%s", logs)
+	}
 }
