@@ -25,9 +25,9 @@ import (
 // the rows the same GraphQL calls write; every refusal; the switches.
 //
 // The app's answers quoted here are those of its app.py (the api-book
-// repository, chapter-7-final-serving/ML_API/app.py), which
-// docs/seed-app.md summarises; the predict example and its answer are the
-// seed document's.
+// repository, chapter-7-final-serving/ML_API/app.py), which the project's
+// notes on the seed app summarise; the predict example and its answer are
+// the seed document's.
 
 // restAnswer is an answer of a REST endpoint, its body as written.
 type restAnswer struct {

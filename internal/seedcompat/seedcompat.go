@@ -64,7 +64,7 @@ type endpoint struct {
 }
 
 // endpoints are the Python app's routes, each answered as the app did
-// (see docs/seed-app.md).
+// (the README's "Moving from the Python app" maps them to GraphQL).
 var endpoints = []endpoint{
 	{http.MethodPost, "/register-user", (*Handler).registerUser},
 	{http.MethodPost, "/token", (*Handler).token},
