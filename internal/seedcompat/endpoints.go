@@ -12,8 +12,9 @@ import (
 )
 
 // The Python app's answers, word for word (its app.py, in the api-book
-// repository's chapter-7-final-serving/ML_API), for the outcomes it had. Where mlapi knows more than the app
-// said, the answer adds it as FastAPI's "detail" and keeps the app's keys.
+// repository's chapter-7-final-serving/ML_API), for the outcomes it had.
+// Where mlapi knows more than the app said, the answer adds it as
+// FastAPI's "detail" and keeps the app's keys.
 const (
 	msgUserCreated       = "User created successfully"
 	msgUserExists        = "User already exists"
