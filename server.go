@@ -32,6 +32,7 @@ import (
 	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/prediction"
 	"github.com/mlapi/mlapi/internal/retention"
+	"github.com/mlapi/mlapi/internal/seedcompat"
 	"github.com/mlapi/mlapi/internal/serving"
 	"github.com/mlapi/mlapi/internal/stats"
 	"github.com/mlapi/mlapi/internal/store"
@@ -242,6 +243,14 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 		// The mux answers /app with a redirect to /app/.
 		mux.Handle("GET "+webapp.Prefix, webapp.Handler("/query"))
 	}
+	if cfg.SeedCompat {
+		// The Python app's REST endpoints, over the same services.
+		seed := seedcompat.NewHandler(accounts, func() seedcompat.Predictor { return models.Current().View.Predictions() }, logger)
+		seed.Mount(mux, seedcompat.Prefix)
+		if cfg.SeedCompatRoot {
+			seed.Mount(mux, "")
+		}
+	}
 	return httpserver.Chain(mux,
 		httpserver.ClientAddr(cfg.TrustedProxies),
 		httpserver.AccessLog(logger, metrics.Requests(routes(), graph.Operations())),
@@ -258,7 +267,9 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 // on: the metrics' path classes ("/app/" stands for /app and everything
 // under it). Any other path counts as "other".
 func routes() []string {
-	return []string{"/query", "/graphql", "/export", "/healthz", "/readyz", "/", "/graphiql/", webapp.Prefix}
+	paths := []string{"/query", "/graphql", "/export", "/healthz", "/readyz", "/", "/graphiql/", webapp.Prefix}
+	paths = append(paths, seedcompat.Routes(seedcompat.Prefix)...)
+	return append(paths, seedcompat.Routes("")...)
 }
 
 // newAccounts assembles the account service: tokens signed with the

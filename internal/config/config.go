@@ -63,6 +63,9 @@ type Config struct {
 	// CompiledPredicts answers repeated predict documents without gqlgen's
 	// executor (graph.Options.CompiledPredicts).
 	CompiledPredicts bool
+	// SeedCompat serves the Python app's REST endpoints under /v1/;
+	// SeedCompatRoot also at the root paths the app used.
+	SeedCompat, SeedCompatRoot bool
 }
 
 // setting is one flag with the environment variable that sets its default.
@@ -129,6 +132,8 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	str(&trustedProxies, setting{"trusted-proxies", "TRUSTED_PROXIES", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none"}, "")
 	duration(&cfg.HashWait, setting{"hash-wait", "HASH_WAIT", "how long a login waits for a password-hashing slot before TOO_MANY_REQUESTS"}, 500*time.Millisecond)
 	boolean(&cfg.CompiledPredicts, setting{"compiled-predicts", "COMPILED_PREDICTS", "answer a predict document the executor has answered before without it, with the same checks and answers"}, true)
+	boolean(&cfg.SeedCompat, setting{"seed-compat", "SEED_COMPAT", "serve the Python app's REST endpoints under /v1/"}, true)
+	boolean(&cfg.SeedCompatRoot, setting{"seed-compat-root", "SEED_COMPAT_ROOT", "also serve them at the root paths the Python app used (/predict, /token, ...)"}, false)
 	str(&cfg.DebugAddr, setting{"debug-addr", "DEBUG_ADDR", "loopback address (127.0.0.1:6060) serving Go's profiles at /debug/pprof/; empty: none"}, "")
 	str(&cfg.MetricsAddr, setting{"metrics-addr", "METRICS_ADDR", "address (:9090) serving Prometheus metrics at /metrics, apart from the API's; empty: none"}, "")
 	str(&retention, setting{"retention", "RETENTION", "delete logged requests, responses and outcomes older than this, in days (365d) or as a duration (720h), at least 1h; off: keep them"}, "off")
@@ -187,6 +192,10 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	}
 	if cfg.Retention, err = ParseRetention(retention); err != nil {
 		errs = append(errs, fmt.Errorf("retention: %w", err))
+	}
+	if cfg.SeedCompatRoot && !cfg.SeedCompat {
+		// Asked for and removed at once: say so rather than pick one.
+		errs = append(errs, errors.New("seed-compat-root needs seed-compat: the root paths are the same endpoints as /v1/"))
 	}
 	return cfg, errors.Join(errs...)
 }

@@ -26,7 +26,8 @@ func TestParse(t *testing.T) {
 			name: "defaults",
 			check: func(t *testing.T, c Config) {
 				if c.Addr != ":8080" || c.DatabaseURL != "" || c.TokenTTL != time.Hour || !c.GraphiQL || !c.App || !c.Introspection ||
-					c.CORSOrigins != nil || !c.PersistedQueries || c.TrustedDocuments != "" || !c.CompiledPredicts || c.DebugAddr != "" || c.MetricsAddr != "" {
+					c.CORSOrigins != nil || !c.PersistedQueries || c.TrustedDocuments != "" || !c.CompiledPredicts || c.DebugAddr != "" || c.MetricsAddr != "" ||
+					!c.SeedCompat || c.SeedCompatRoot {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
@@ -140,6 +141,26 @@ func TestParse(t *testing.T) {
 		{name: "TTL out of range", args: []string{"--token-ttl", "48h"}, wantErr: "token TTL"},
 		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: "log level"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
+		{name: "seed root paths without the seed endpoints", env: map[string]string{"SEED_COMPAT": "false", "SEED_COMPAT_ROOT": "true"}, wantErr: "seed-compat-root needs seed-compat"},
+		{name: "seed endpoints neither true nor false", env: map[string]string{"SEED_COMPAT": "maybe"}, wantErr: "SEED_COMPAT"},
+		{
+			name: "seed endpoints off",
+			env:  map[string]string{"SEED_COMPAT": "false"},
+			check: func(t *testing.T, c Config) {
+				if c.SeedCompat || c.SeedCompatRoot {
+					t.Errorf("SEED_COMPAT=false: %+v", c)
+				}
+			},
+		},
+		{
+			name: "seed endpoints at the root too, by flag",
+			args: []string{"--seed-compat-root"},
+			check: func(t *testing.T, c Config) {
+				if !c.SeedCompat || !c.SeedCompatRoot {
+					t.Errorf("--seed-compat-root: %+v", c)
+				}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@
 package httpserver
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -77,6 +78,8 @@ type annotationsKey struct{}
 type annotations struct {
 	mu    sync.Mutex
 	attrs []slog.Attr
+	// path, when set, is logged and observed in place of the request's.
+	path string
 }
 
 // Annotate adds attributes to the log line of the request ctx belongs to.
@@ -89,6 +92,22 @@ func Annotate(ctx context.Context, attrs ...slog.Attr) {
 	}
 	a.mu.Lock()
 	a.attrs = append(a.attrs, attrs...)
+	a.mu.Unlock()
+}
+
+// LogPath has the access log record path in place of the path of the
+// request ctx belongs to, for a path that carries a secret (a token, as
+// the Python app's GET /token_status/{token} does): the log and the
+// metrics then see path, typically the route's pattern, and never the
+// secret. path should keep the request path's route prefix, so that the
+// metrics count it under the same route.
+func LogPath(ctx context.Context, path string) {
+	a, ok := ctx.Value(annotationsKey{}).(*annotations)
+	if !ok {
+		return
+	}
+	a.mu.Lock()
+	a.path = path
 	a.mu.Unlock()
 }
 
@@ -199,9 +218,12 @@ func AccessLog(logger *slog.Logger, observers ...RequestObserver) Middleware {
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
+			notes.mu.Lock()
+			path := cmp.Or(notes.path, r.URL.Path)
+			notes.mu.Unlock()
 			attrs := []slog.Attr{
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("path", path),
 				slog.Int("status", rec.status),
 				slog.Int64("bytes", rec.bytes),
 				slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
@@ -225,7 +247,7 @@ func AccessLog(logger *slog.Logger, observers ...RequestObserver) Middleware {
 			if len(observers) == 0 {
 				return
 			}
-			summary := RequestSummary{Method: r.Method, Path: r.URL.Path, Status: rec.status, Elapsed: elapsed, Stream: IsStream(r)}
+			summary := RequestSummary{Method: r.Method, Path: path, Status: rec.status, Elapsed: elapsed, Stream: IsStream(r)}
 			summary.annotated(attrs[annotated:])
 			for _, o := range observers {
 				o.ObserveRequest(summary)

@@ -215,3 +215,21 @@ func TestAccessLogTellsObservers(t *testing.T) {
 		})
 	}
 }
+
+// A path that carries a secret is logged and observed as its handler
+// names it, and never as the request sent it.
+func TestLogPathHidesASecretInThePath(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	recorder := &summaryRecorder{}
+	h := AccessLog(slog.New(slog.NewJSONHandler(&logs, nil)), recorder)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		LogPath(r.Context(), "/v1/token_status/{token}")
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/token_status/secret-token", nil))
+	if line := logs.String(); strings.Contains(line, "secret-token") || !strings.Contains(line, `"path":"/v1/token_status/{token}"`) {
+		t.Errorf("log line: %s", line)
+	}
+	if len(recorder.got) != 1 || recorder.got[0].Path != "/v1/token_status/{token}" {
+		t.Errorf("observed %+v", recorder.got)
+	}
+}

@@ -133,7 +133,7 @@ func (s *Service) PredictReceived(ctx context.Context, userID int64, input, rece
 	p := s.model.Predict(features)
 	prob := float64(p.Probability)
 	label := p.Label
-	output, err := json.Marshal(seedOutput{YhatProb: formatProbability(p.Probability), Yhat: strconv.Itoa(p.Label)})
+	output, err := json.Marshal(seedOutputOf(p.Probability, p.Label))
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +209,18 @@ func (s *Service) RefuseReceived(ctx context.Context, userID int64, input, recei
 type seedOutput struct {
 	YhatProb string `json:"yhat_prob"`
 	Yhat     string `json:"yhat"`
+}
+
+// seedOutputOf is a prediction as the Python app wrote it.
+func seedOutputOf(probability float32, label int) seedOutput {
+	return seedOutput{YhatProb: formatProbability(probability), Yhat: strconv.Itoa(label)}
+}
+
+// SeedOutput returns the prediction's yhat_prob and yhat as the Python app
+// wrote them, and as responses.output keeps them: "0.5124506" and "1".
+func (r *Result) SeedOutput() (yhatProb, yhat string) {
+	out := seedOutputOf(r.YhatProb, r.Yhat)
+	return out.YhatProb, out.Yhat
 }
 
 // refusalOutput is what responses.output holds for a refused input: the

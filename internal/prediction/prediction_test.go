@@ -64,6 +64,10 @@ func TestPredictLogsBeforeAnswering(t *testing.T) {
 		if err := json.Unmarshal(logged.Response.Output, &output); err != nil || output["yhat_prob"] != "0.5124506" || output["yhat"] != "1" {
 			t.Errorf("output %s, want the seed's shape", logged.Response.Output)
 		}
+		// What the REST endpoint answers is what the row keeps.
+		if prob, yhat := result.SeedOutput(); prob != output["yhat_prob"] || yhat != output["yhat"] {
+			t.Errorf("SeedOutput %q %q, logged %s", prob, yhat, logged.Response.Output)
+		}
 
 		e := result.Explanation()
 		sum := e.Bias
