@@ -2,8 +2,6 @@ package store_test
 
 import (
 	"context"
-	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -203,7 +201,7 @@ func TestReplicaFallbacks(t *testing.T) {
 	databaseURL := storetest.URL(t, store.Postgres)
 	storetest.OpenURL(t, databaseURL)
 
-	closed := closedPortURL(t, databaseURL)
+	closed := storetest.ClosedURL(t, databaseURL)
 	tests := []struct {
 		name     string
 		readURL  func(t *testing.T) string
@@ -237,24 +235,6 @@ func TestReplicaFallbacks(t *testing.T) {
 			}
 		})
 	}
-}
-
-// closedPortURL returns databaseURL pointed at a port of this machine
-// nothing listens on.
-func closedPortURL(t *testing.T, databaseURL string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	u, err := url.Parse(databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = addr
-	return u.String()
 }
 
 func TestReplicaNeedsPostgres(t *testing.T) {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"net"
 	"net/url"
 	"os"
 	"testing"
@@ -170,4 +171,24 @@ func queryOn(t testing.TB, serverURL, query string, dest any, args ...any) {
 	if err != nil {
 		t.Fatalf("storetest: %s: %v", query, err)
 	}
+}
+
+// ClosedURL returns databaseURL pointed at a port of this machine that
+// nothing listens on: a database that is down.
+func ClosedURL(t testing.TB, databaseURL string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatalf("storetest: %s is not a URL", store.Redact(databaseURL))
+	}
+	u.Host = addr
+	return u.String()
 }
