@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/mlapi/mlapi/internal/apperr"
 )
 
 // Reads on a replica.
@@ -124,8 +126,11 @@ type replica struct {
 	// writes holds, per user, the position the replica must have replayed
 	// before answering them; key everyone holds the one for all users.
 	writes map[int64]written
-	// marks counts note calls, ordering them against positions read.
+	// marks counts notes of unknown positions, ordering them against
+	// positions read.
 	marks uint64
+	// maxWriters bounds the users writes holds (see note).
+	maxWriters int
 }
 
 // written is the position a user's reads wait for. A note not yet turned
@@ -148,7 +153,7 @@ func openReplica(primary *DB, opts Options) (*replica, error) {
 	if maxLag <= 0 {
 		maxLag = DefaultMaxReplicaLag
 	}
-	r := &replica{pool: pool, maxLag: maxLag, observe: opts.Reads, writes: map[int64]written{}}
+	r := &replica{pool: pool, maxLag: maxLag, observe: opts.Reads, writes: map[int64]written{}, maxWriters: maxWriters}
 	if r.observe == nil {
 		r.observe = noReads{}
 	}
@@ -174,7 +179,7 @@ func routed[T any](ctx context.Context, db *DB, userID int64, retry func() bool,
 		return read(db)
 	}
 	v, err := read(on)
-	if err == nil || ctx.Err() != nil || (retry != nil && !retry()) {
+	if err == nil || !replicaFault(err) || ctx.Err() != nil || (retry != nil && !retry()) {
 		r.observe.ObserveRead(ReadReplica, "")
 		return v, err
 	}
@@ -185,13 +190,21 @@ func routed[T any](ctx context.Context, db *DB, userID int64, retry func() bool,
 	return read(db)
 }
 
+// replicaFault says whether err, from a read on the replica, may be the
+// replica's doing (down, a recovery conflict, a database not replayed
+// yet), rather than an answer the primary would give too.
+func replicaFault(err error) bool {
+	code := apperr.CodeOf(err)
+	return code == apperr.Unavailable || code == apperr.Internal
+}
+
 // route picks where userID's read goes: primary, or the replica's view,
 // with the reason for the primary when the replica should have taken it.
 func (r *replica) route(ctx context.Context, primary *DB, userID int64) (*DB, string) {
 	r.probeIfDue(ctx, primary)
 	r.mu.Lock()
 	up, lagging := r.up, time.Since(r.caughtUpAt) > r.maxLag
-	need, pending := r.writes[userID], r.writes[everyone]
+	lsn, unknown := r.requiredLocked(userID)
 	marks, replayed := r.marks, r.replayed
 	r.mu.Unlock()
 	switch {
@@ -200,8 +213,7 @@ func (r *replica) route(ctx context.Context, primary *DB, userID int64) (*DB, st
 	case lagging:
 		return primary, FallbackLagging
 	}
-	lsn := max(need.lsn, pending.lsn)
-	if need.mark != 0 || pending.mark != 0 {
+	if unknown {
 		at, err := insertLSN(ctx, primary.rw)
 		if err != nil {
 			// The primary will tell the read what went wrong.
@@ -229,6 +241,14 @@ func (r *replica) route(ctx context.Context, primary *DB, userID int64) (*DB, st
 	return r.view, ""
 }
 
+// requiredLocked returns the position the replica must have replayed to
+// answer userID, and whether a note of theirs still waits for the
+// primary's position (unknown).
+func (r *replica) requiredLocked(userID int64) (lsn uint64, unknown bool) {
+	w, all := r.writes[userID], r.writes[everyone]
+	return max(w.lsn, all.lsn), w.mark != 0 || all.mark != 0
+}
+
 // note records that userID (everyone: every user) wrote, and that the
 // primary's position after that write was lsn: their reads wait for the
 // replica to replay it. A zero lsn (unknown) takes the primary's position
@@ -236,12 +256,10 @@ func (r *replica) route(ctx context.Context, primary *DB, userID int64) (*DB, st
 func (r *replica) note(userID int64, lsn uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.writes[userID]; !ok && len(r.writes) >= maxWriters {
-		// Too many users to remember each: every user waits for the
-		// newest write, which is at least as late as each forgotten one.
+	if _, ok := r.writes[userID]; !ok && len(r.writes) >= r.maxWriters {
 		r.pruneLocked()
-		if len(r.writes) >= maxWriters {
-			clear(r.writes)
+		if len(r.writes) >= r.maxWriters {
+			r.foldLocked()
 			userID = everyone
 		}
 	}
@@ -279,6 +297,24 @@ func (r *replica) settle(userID int64, marks, lsn uint64) {
 			r.writes[id] = written{lsn: max(w.lsn, lsn)}
 		}
 	}
+}
+
+// foldLocked forgets every user, too many to remember each: every user
+// then waits for the latest of their positions, and for the primary's
+// position at their next read if any of them waited for it.
+func (r *replica) foldLocked() {
+	all := r.writes[everyone]
+	unknown := false
+	for _, w := range r.writes {
+		all.lsn = max(all.lsn, w.lsn)
+		unknown = unknown || w.mark != 0
+	}
+	if unknown {
+		r.marks++
+		all.mark = r.marks
+	}
+	clear(r.writes)
+	r.writes[everyone] = all
 }
 
 // pruneLocked forgets the positions the replica has replayed.
