@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -195,32 +196,53 @@ func measureLag(t *testing.T, replica *storetest.Replica, db *store.DB) {
 	}
 }
 
-// TestReplicaFallbacks: a replica that is down, is no standby, or lags too
-// far takes no reads, and every read is answered from the primary.
+// TestReplicaFallbacks: a replica that is down, is no standby, lags too
+// far, or fails the read takes none of them: every read is answered, from
+// the primary.
 func TestReplicaFallbacks(t *testing.T) {
 	databaseURL := storetest.URL(t, store.Postgres)
 	storetest.OpenURL(t, databaseURL)
 
-	closed := storetest.ClosedURL(t, databaseURL)
+	// onReplica is the replica's database of the name of databaseURL's,
+	// or of the replica's own "postgres" database (which has no tables).
+	onReplica := func(own bool) func(t *testing.T) (string, *storetest.Replica) {
+		return func(t *testing.T) (string, *storetest.Replica) {
+			replica := storetest.OpenReplica(t, false)
+			readURL := replica.URL(databaseURL)
+			if !own {
+				u, _ := url.Parse(readURL)
+				u.Path = "/postgres"
+				readURL = u.String()
+			}
+			return readURL, replica
+		}
+	}
 	tests := []struct {
 		name     string
-		readURL  func(t *testing.T) string
+		readURL  func(t *testing.T) (string, *storetest.Replica)
 		maxLag   time.Duration
 		fallback string
 		ready    bool
 	}{
-		{"down", func(*testing.T) string { return closed }, 0, "primary/unavailable", false},
+		{"down", func(t *testing.T) (string, *storetest.Replica) { return storetest.ClosedURL(t, databaseURL), nil },
+			0, "primary/unavailable", false},
 		// The primary itself is a server in no recovery: its replay
 		// position means nothing.
-		{"not a standby", func(*testing.T) string { return databaseURL }, 0, "primary/unavailable", false},
-		{"lagging", func(t *testing.T) string { return storetest.OpenReplica(t, false).URL(databaseURL) }, time.Nanosecond, "primary/lagging", true},
+		{"not a standby", func(*testing.T) (string, *storetest.Replica) { return databaseURL, nil },
+			0, "primary/unavailable", false},
+		{"lagging", onReplica(true), time.Nanosecond, "primary/lagging", true},
+		{"failing the read", onReplica(false), 0, "primary/failed", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var observed reads
-			db := openWithReplica(t, databaseURL, tt.readURL(t), tt.maxLag, &observed)
+			readURL, replica := tt.readURL(t)
+			db := openWithReplica(t, databaseURL, readURL, tt.maxLag, &observed)
 			u := createUser(t, db, "u"+strings.ReplaceAll(tt.name, " ", ""))
 			logPrediction(t, db, okLog(u.ID, 1))
+			if replica != nil {
+				measureLag(t, replica, db)
+			}
 			want := historyFigures{page: 1, totals: 1, histogram: 1}
 			if got := readHistory(t, db, u.ID); got != want {
 				t.Fatalf("reads %+v, want %+v", got, want)
