@@ -13,7 +13,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mlapi/mlapi/internal/account"
-	"github.com/mlapi/mlapi/internal/audit"
 	"github.com/mlapi/mlapi/internal/auth"
 	"github.com/mlapi/mlapi/internal/config"
 	"github.com/mlapi/mlapi/internal/score"
@@ -197,7 +196,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	// requests, with the server's key; the other actions write no log,
 	// and need no key.
 	open := func() (*store.DB, error) {
-		return openDatabase(ctx, commandConfig(*databaseURL, getenv), audit.Key{}, nil)
+		return openDatabase(ctx, commandConfig(*databaseURL, getenv), store.Options{})
 	}
 	if action == "delete" {
 		open = func() (*store.DB, error) {

@@ -138,14 +138,23 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		return nil, err
 	}
 	metrics := telemetry.New()
-	db, err := openDatabase(ctx, cfg, key, metrics.LogWrites())
+	dbOpts := store.Options{AuditKey: key, LogWrites: metrics.LogWrites()}
+	if cfg.DatabaseReadURL != "" {
+		dbOpts.Reads = metrics.ReplicaReads()
+	}
+	db, err := openDatabase(ctx, cfg, dbOpts)
 	if err != nil {
 		return nil, err
 	}
 	metrics.CollectPools(db)
 	logger.Info("database ready", "database", store.Redact(cfg.DatabaseURL), "dialect", db.Dialect(), "audit_key_id", key.ID())
+	if cfg.DatabaseReadURL != "" {
+		logger.Info("read replica", "database", store.Redact(cfg.DatabaseReadURL), "max_lag", cfg.DatabaseReadMaxLag)
+	}
 	limits := httpserver.DefaultConfig(cfg.Addr)
-	broker, err := live.Open(ctx, db.Dialect(), cfg.DatabaseURL, live.Options{Logger: logger})
+	// Every process's logged requests reach db, so that its replica's
+	// reads wait for them (store.DB.Written).
+	broker, err := live.Open(ctx, db.Dialect(), cfg.DatabaseURL, live.Options{Logger: logger, Logged: db.Written})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -231,9 +240,12 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 	mux.Handle("/graphql", api)
 	mux.Handle("GET /export", export.NewHandler(accounts, func() *prediction.Service { return models.Current().View.Predictions() }, logger))
 	mux.HandleFunc("GET /healthz", httpserver.Health)
-	mux.Handle("GET /readyz", httpserver.Ready(logger, 2*time.Second, map[string]httpserver.Checker{
-		"database": httpserver.CheckerFunc(db.Ping),
-	}))
+	ready := map[string]httpserver.Checker{"database": httpserver.CheckerFunc(db.Ping)}
+	if cfg.DatabaseReadURL != "" {
+		// The primary takes the replica's reads while it is down.
+		ready["replica"] = httpserver.Degraded(httpserver.CheckerFunc(db.PingReplica))
+	}
+	mux.Handle("GET /readyz", httpserver.Ready(logger, 2*time.Second, ready))
 	if cfg.GraphiQL {
 		page := graphiql.Handler("/query")
 		mux.Handle("GET /{$}", page)
@@ -499,10 +511,11 @@ func metricsMux(metrics http.Handler) http.Handler {
 	return mux
 }
 
-// openDatabase opens and migrates the configured database, its audit log
-// keyed with key; logWrites, if set, hears of the prediction log's writes.
-func openDatabase(ctx context.Context, cfg config.Config, key audit.Key, logWrites store.LogWriteObserver) (*store.DB, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxOpenConns: cfg.DBMaxConns, AuditKey: key, LogWrites: logWrites})
+// openDatabase opens and migrates the configured database, with its read
+// replica if cfg names one; opts brings the audit key and the observers.
+func openDatabase(ctx context.Context, cfg config.Config, opts store.Options) (*store.DB, error) {
+	opts.MaxOpenConns, opts.ReadURL, opts.MaxReplicaLag = cfg.DBMaxConns, cfg.DatabaseReadURL, cfg.DatabaseReadMaxLag
+	db, err := store.Open(ctx, cfg.DatabaseURL, opts)
 	if err != nil {
 		return nil, err
 	}

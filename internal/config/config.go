@@ -66,6 +66,13 @@ type Config struct {
 	// SeedCompat serves the Python app's REST endpoints under /v1/;
 	// SeedCompatRoot also at the root paths the app used.
 	SeedCompat, SeedCompatRoot bool
+
+	// DatabaseReadURL names a PostgreSQL streaming replica for the
+	// history, stats and performance reads; empty: the primary takes them.
+	DatabaseReadURL string
+	// DatabaseReadMaxLag is how far behind the replica may be before the
+	// primary takes every read.
+	DatabaseReadMaxLag time.Duration
 }
 
 // setting is one flag with the environment variable that sets its default.
@@ -137,6 +144,8 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	str(&cfg.DebugAddr, setting{"debug-addr", "DEBUG_ADDR", "loopback address (127.0.0.1:6060) serving Go's profiles at /debug/pprof/; empty: none"}, "")
 	str(&cfg.MetricsAddr, setting{"metrics-addr", "METRICS_ADDR", "address (:9090) serving Prometheus metrics at /metrics, apart from the API's; empty: none"}, "")
 	str(&retention, setting{"retention", "RETENTION", "delete logged requests, responses and outcomes older than this, in days (365d) or as a duration (720h), at least 1h; off: keep them"}, "off")
+	str(&cfg.DatabaseReadURL, setting{"database-read-url", "DATABASE_READ_URL", "postgres://... of a streaming replica of DATABASE_URL taking history, stats and performance reads; empty: none"}, "")
+	duration(&cfg.DatabaseReadMaxLag, setting{"database-read-max-lag", "DATABASE_READ_MAX_LAG", "how far behind the read replica may be before the primary takes every read"}, DefaultReadMaxLag)
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: mlapi [serve] [flags]\n       mlapi score|migrate|user ... (-h for each)\n\nServes the GraphQL API. Flags, each with the environment variable that sets its default:\n")
 		fs.PrintDefaults()
@@ -196,6 +205,9 @@ func Parse(args []string, getenv func(string) string, output io.Writer) (Config,
 	if cfg.SeedCompatRoot && !cfg.SeedCompat {
 		// Asked for and removed at once: say so rather than pick one.
 		errs = append(errs, errors.New("seed-compat-root needs seed-compat: the root paths are the same endpoints as /v1/"))
+	}
+	if err := checkReadReplica(cfg); err != nil {
+		errs = append(errs, err)
 	}
 	return cfg, errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -392,23 +393,52 @@ func Health(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"ok"}`))
 }
 
+// Degraded wraps a checker of a dependency the server can do without
+// (a read replica, whose reads the primary takes): its failure makes
+// /readyz answer 200 with status "degraded", not 503.
+func Degraded(c Checker) Checker {
+	return CheckerFunc(func(ctx context.Context) error {
+		if err := c.Ready(ctx); err != nil {
+			return degraded{err}
+		}
+		return nil
+	})
+}
+
+type degraded struct{ error }
+
+func (d degraded) Unwrap() error { return d.error }
+
 // Ready answers /readyz: 200 when every checker passes within timeout, 503
 // otherwise. The reason goes to the log, not to the (unauthenticated) caller.
+// A failing Degraded checker leaves it 200, its status "degraded" and the
+// checks that failed named.
 func Ready(logger *slog.Logger, timeout time.Duration, checkers map[string]Checker) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		w.Header().Set("Content-Type", "application/json")
+		var degradedChecks []string
 		for name, c := range checkers {
 			if err := c.Ready(ctx); err != nil {
 				if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 					return
+				}
+				if errors.As(err, new(degraded)) {
+					logger.WarnContext(ctx, "degraded", "check", name, "err", err)
+					degradedChecks = append(degradedChecks, name)
+					continue
 				}
 				logger.WarnContext(ctx, "not ready", "check", name, "err", err)
 				w.WriteHeader(http.StatusServiceUnavailable)
 				_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "check": name})
 				return
 			}
+		}
+		if len(degradedChecks) > 0 {
+			slices.Sort(degradedChecks)
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "degraded", "degraded": degradedChecks})
+			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ready"}`))
 	})

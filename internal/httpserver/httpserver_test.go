@@ -138,6 +138,32 @@ func TestReady(t *testing.T) {
 	}
 }
 
+// A dependency the server can do without leaves it ready, and says so;
+// the others still decide.
+func TestReadyDegraded(t *testing.T) {
+	t.Parallel()
+	logger := slog.New(slog.DiscardHandler)
+	down := CheckerFunc(func(context.Context) error { return errors.New("dial tcp 127.0.0.1:5433: connection refused") })
+	up := CheckerFunc(func(context.Context) error { return nil })
+	tests := []struct {
+		name     string
+		checkers map[string]Checker
+		want     int
+		body     string
+	}{
+		{"replica answers", map[string]Checker{"database": up, "replica": Degraded(up)}, 200, `{"status":"ready"}`},
+		{"replica down", map[string]Checker{"database": up, "replica": Degraded(down)}, 200, `{"degraded":["replica"],"status":"degraded"}` + "\n"},
+		{"database down too", map[string]Checker{"database": down, "replica": Degraded(down)}, 503, `{"check":"database","status":"unavailable"}` + "\n"},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		Ready(logger, time.Second, tt.checkers).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if rec.Code != tt.want || rec.Body.String() != tt.body {
+			t.Errorf("%s: %d %q, want %d %q", tt.name, rec.Code, rec.Body, tt.want, tt.body)
+		}
+	}
+}
+
 func TestTimeoutSetsADeadline(t *testing.T) {
 	t.Parallel()
 	var deadline time.Time

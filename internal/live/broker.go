@@ -60,6 +60,11 @@ type Options struct {
 	Buffer         int
 	PublishTimeout time.Duration
 	Logger         *slog.Logger
+	// Logged, when set, hears the user of every request logged, by any
+	// process, as its announcement arrives, whether or not anyone
+	// subscribes: the store's replica routing learns of other processes'
+	// writes from it. It must be quick.
+	Logged func(userID int64)
 }
 
 func (o Options) withDefaults() Options {
@@ -163,6 +168,9 @@ func (b *Broker) publishLogged(ctx context.Context, e Event) {
 // subscription whose buffer is full is ended: its client reads the history
 // to catch up, and the others are not held up.
 func (b *Broker) deliver(e Event) {
+	if e.Kind == RequestLogged && b.opts.Logged != nil {
+		b.opts.Logged(e.UserID)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs[e.UserID] {

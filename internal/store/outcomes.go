@@ -62,6 +62,11 @@ func (db *DB) RecordOutcome(ctx context.Context, userID, requestID int64, outcom
 	err := db.rw.NewRaw(query, userID, requestID, outcome,
 		observedAt.UTC().Truncate(time.Microsecond), now(), generation, tokenID,
 	).Scan(ctx, &o)
+	if db.replica != nil {
+		// The user's performance changed (even on an error: the write may
+		// have committed all the same).
+		db.replica.noteWrites(ctx, db, userID)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		// Nothing written: say whether the request or the user was missing.
@@ -106,7 +111,25 @@ func (db *DB) Outcome(ctx context.Context, userID, requestID int64) (Outcome, bo
 // userID is 0), by decreasing probability, which is the order
 // metrics.Accumulator needs (and so is any one version's subsequence). The rows are streamed, not held: memory
 // does not grow with them. An error from fn stops the scan and is returned.
+//
+// One user's read from the replica when route allows (replica.go), every
+// user's (an administrator's) from the primary. A read the replica fails
+// after fn has had a row is not run again.
 func (db *DB) ScoredOutcomes(ctx context.Context, userID int64, f RequestFilter, fn func(ScoredOutcome) error) error {
+	if userID == 0 {
+		return db.scoredOutcomes(ctx, userID, f, fn)
+	}
+	sent := false
+	_, err := routed(ctx, db, userID, func() bool { return !sent }, func(on *DB) (struct{}, error) {
+		return struct{}{}, on.scoredOutcomes(ctx, userID, f, func(s ScoredOutcome) error {
+			sent = true
+			return fn(s)
+		})
+	})
+	return err
+}
+
+func (db *DB) scoredOutcomes(ctx context.Context, userID int64, f RequestFilter, fn func(ScoredOutcome) error) error {
 	if f.HasOutcome != nil && !*f.HasOutcome {
 		return nil // no request is both with and without an outcome
 	}

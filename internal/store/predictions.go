@@ -114,7 +114,13 @@ func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPredict
 	if err := ctx.Err(); err != nil {
 		return LoggedPrediction{}, classify(fmt.Errorf("log prediction: %w", err))
 	}
-	return db.logs.log(ctx, it)
+	logged, err := db.logs.log(ctx, it)
+	if err != nil && db.replica != nil {
+		// The write may have committed all the same (a written one was
+		// noted by writeLogsPostgres).
+		db.replica.note(p.UserID, 0)
+	}
+	return logged, err
 }
 
 // writeLogsPostgres is the writeLogsFunc of PostgreSQL.
@@ -139,6 +145,13 @@ func (db *DB) writeLogsPostgres(ctx context.Context, items []*logItem) ([]logRes
 		case err != nil:
 			return nil, err
 		case written:
+			if db.replica != nil {
+				userIDs := make([]int64, len(items))
+				for i, it := range items {
+					userIDs[i] = it.p.UserID
+				}
+				db.replica.noteWrites(ctx, db, userIDs...)
+			}
 			return results, nil
 		case len(accepted) == len(pending):
 			// Every prediction was accepted, and still nothing was
@@ -394,7 +407,13 @@ func (p PredictionLog) validate() error {
 // previous page when a matching request lies at or before the cursor (the
 // request the cursor names counts), and a page before a cursor likewise
 // has a next page.
+//
+// It reads from the replica when route allows (replica.go).
 func (db *DB) ListRequests(ctx context.Context, userID int64, q PageQuery) (RequestPage, error) {
+	return routed(ctx, db, userID, nil, func(on *DB) (RequestPage, error) { return on.listRequests(ctx, userID, q) })
+}
+
+func (db *DB) listRequests(ctx context.Context, userID int64, q PageQuery) (RequestPage, error) {
 	size := min(max(q.Size, 1), MaxPageSize)
 	// In the listing's order, "after id" means a smaller id newest first
 	// and a larger one oldest first.

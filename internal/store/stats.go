@@ -99,6 +99,10 @@ func (db *DB) filteredRequests(userID int64, f RequestFilter) *bun.SelectQuery {
 // from the maintained figures when f keeps a whole history or a range on
 // quarter-hours (see rollups.go), from the requests otherwise.
 func (db *DB) StatsTotals(ctx context.Context, userID int64, f RequestFilter) (StatsTotals, error) {
+	return routed(ctx, db, userID, nil, func(on *DB) (StatsTotals, error) { return on.statsTotals(ctx, userID, f) })
+}
+
+func (db *DB) statsTotals(ctx context.Context, userID int64, f RequestFilter) (StatsTotals, error) {
 	if ok, whole := f.rollupRange(); ok {
 		var row figuresRow
 		if whole {
@@ -141,6 +145,10 @@ func (db *DB) StatsTotals(ctx context.Context, userID int64, f RequestFilter) (S
 // and the boundaries, computed by the caller in any time zone, are compared
 // as the filters compare times: the SQL is the same on both databases.
 func (db *DB) StatsBuckets(ctx context.Context, userID int64, f RequestFilter, bounds []time.Time) ([]BucketFigures, error) {
+	return routed(ctx, db, userID, nil, func(on *DB) ([]BucketFigures, error) { return on.statsBuckets(ctx, userID, f, bounds) })
+}
+
+func (db *DB) statsBuckets(ctx context.Context, userID int64, f RequestFilter, bounds []time.Time) ([]BucketFigures, error) {
 	if len(bounds) < 2 {
 		return []BucketFigures{}, nil
 	}
@@ -237,6 +245,10 @@ const histogramBin = `CASE
 // the last one 1 as well. Refused requests have no probability and are not
 // counted.
 func (db *DB) StatsHistogram(ctx context.Context, userID int64, f RequestFilter) ([HistogramBins]int, error) {
+	return routed(ctx, db, userID, nil, func(on *DB) ([HistogramBins]int, error) { return on.statsHistogram(ctx, userID, f) })
+}
+
+func (db *DB) statsHistogram(ctx context.Context, userID int64, f RequestFilter) ([HistogramBins]int, error) {
 	if _, whole := f.rollupRange(); whole {
 		t, err := db.userTotals(ctx, userID)
 		var counts [HistogramBins]int

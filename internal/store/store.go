@@ -62,6 +62,17 @@ type Options struct {
 	AuditKey audit.Key
 	// LogWrites, when set, is told of every write of the prediction log.
 	LogWrites LogWriteObserver
+
+	// ReadURL, when set, names a PostgreSQL streaming replica of the
+	// database that takes the history, stats and performance reads (see
+	// replica.go); PostgreSQL only.
+	ReadURL string
+	// MaxReplicaLag is how far behind the replica may be before every
+	// read goes to the primary; zero means DefaultMaxReplicaLag.
+	MaxReplicaLag time.Duration
+	// Reads, when set and with a ReadURL, hears where each routed read
+	// went.
+	Reads ReadObserver
 }
 
 // LogWriteObserver is told of every write of the prediction log (one
@@ -92,6 +103,9 @@ type DB struct {
 	attemptsPruneDue atomic.Int64
 	// audit is the audit chain the log is appended to.
 	audit *auditChain
+	// replica takes the routed reads when Options.ReadURL is set; nil
+	// otherwise.
+	replica *replica
 }
 
 // Open connects to databaseURL and pings it. An empty URL means SQLite at
@@ -178,10 +192,31 @@ func Redact(databaseURL string) string {
 }
 
 func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
+	bdb, config, err := openPostgresPool(databaseURL, opts.MaxOpenConns)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{rw: bdb, ro: bdb, dialect: Postgres, pgConfig: config, audit: newAuditChain(auditKey(opts))}
+	db.logs = newLogWriter(db.chained(db.writeLogsPostgres), opts.LogWrites)
+	if opts.ReadURL != "" {
+		if db.replica, err = openReplica(db, opts); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+	}
+	if err := db.Ping(ctx); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
+}
+
+// openPostgresPool returns a pool of at most conns connections (zero: 16)
+// to the PostgreSQL server at databaseURL, without connecting yet, and the
+// configuration its connections are made with.
+func openPostgresPool(databaseURL string, conns int) (*bun.DB, *pgx.ConnConfig, error) {
 	config, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
 		// pgconn redacts the password from its own message.
-		return nil, fmt.Errorf("parse PostgreSQL URL: %w", err)
+		return nil, nil, fmt.Errorf("parse PostgreSQL URL: %w", err)
 	}
 	// bun sends every query with its arguments already quoted in. Under pgx's
 	// default mode each distinct text would be prepared first, costing a
@@ -196,7 +231,6 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 		config.RuntimeParams["jit"] = "off"
 	}
 	sqldb := stdlib.OpenDB(*config)
-	conns := opts.MaxOpenConns
 	if conns <= 0 {
 		conns = defaultPostgresConns
 	}
@@ -205,17 +239,13 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 	// for every burst above that.
 	sqldb.SetMaxIdleConns(conns)
 	sqldb.SetConnMaxIdleTime(idleTimeout)
-
-	bdb := bun.NewDB(sqldb, pgdialect.New())
-	db := &DB{rw: bdb, ro: bdb, dialect: Postgres, pgConfig: config, audit: newAuditChain(auditKey(opts))}
-	db.logs = newLogWriter(db.chained(db.writeLogsPostgres), opts.LogWrites)
-	if err := db.Ping(ctx); err != nil {
-		return nil, errors.Join(err, db.Close())
-	}
-	return db, nil
+	return bun.NewDB(sqldb, pgdialect.New()), config, nil
 }
 
 func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
+	if opts.ReadURL != "" {
+		return nil, errReplicaNeedsPostgres
+	}
 	if path == "" {
 		return nil, errors.New("SQLite URL has no file path")
 	}
@@ -302,6 +332,8 @@ const (
 	ReadWritePool = "read_write"
 	// ReadOnlyPool takes the reads, on SQLite only.
 	ReadOnlyPool = "read_only"
+	// ReplicaPool takes the routed reads, on a PostgreSQL replica.
+	ReplicaPool = "replica"
 )
 
 // PoolStats is one connection pool's figures, under its name.
@@ -311,11 +343,14 @@ type PoolStats struct {
 }
 
 // PoolStats returns the figures of every connection pool, for the metrics:
-// one pool on PostgreSQL, the writer's and the readers' on SQLite.
+// one pool on PostgreSQL (two with a replica), the writer's and the readers' on SQLite.
 func (db *DB) PoolStats() []PoolStats {
 	pools := []PoolStats{{Pool: ReadWritePool, DBStats: db.rw.Stats()}}
 	if db.ro != db.rw {
 		pools = append(pools, PoolStats{Pool: ReadOnlyPool, DBStats: db.ro.Stats()})
+	}
+	if db.replica != nil {
+		pools = append(pools, PoolStats{Pool: ReplicaPool, DBStats: db.replica.pool.Stats()})
 	}
 	return pools
 }
@@ -346,6 +381,9 @@ func (db *DB) Close() error {
 	}
 	if db.ro != db.rw {
 		err = db.ro.Close()
+	}
+	if db.replica != nil {
+		err = errors.Join(err, db.replica.pool.Close())
 	}
 	return errors.Join(err, db.rw.Close())
 }

@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/mlapi/mlapi/internal/store"
 )
 
@@ -187,15 +186,5 @@ func createPostgresDatabase(t testing.TB, adminURL string) string {
 
 func adminExec(t testing.TB, adminURL, statement string) {
 	t.Helper()
-	// Cleanups run after t's own context is cancelled: use a fresh one.
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		t.Fatalf("storetest: connect to %s: %v", store.Redact(adminURL), err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, statement); err != nil {
-		t.Fatalf("storetest: %s: %v", statement, err)
-	}
+	queryOn(t, adminURL, statement, nil)
 }
