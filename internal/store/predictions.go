@@ -15,6 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mlapi/mlapi/internal/audit"
 )
@@ -23,7 +27,8 @@ import (
 // of those accepted, in one statement: one round trip and one commit for
 // the whole batch, and no transaction to hold open. The batch comes as
 // parallel arrays, one a column ($10 and $11 are a TokenCheck's generation
-// and jti, NULL without one; $12 each prediction's audit hash), so the text
+// and jti, NULL without one; $12 each prediction's audit hash; $17 its
+// trace id, NULL when untraced), so the text
 // is the same for any batch size. A prediction is accepted when its user
 // exists and is enabled and, with a TokenCheck, when the token's
 // generation is the user's and its jti is not revoked.
@@ -46,9 +51,9 @@ const logPredictionsPostgres = `
 WITH accepted AS MATERIALIZED (
 	SELECT item.*, nextval('requests_id_seq') AS request_id, nextval('responses_id_seq') AS response_id
 	FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::double precision[],
-			$6::smallint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bytea[])
+			$6::smallint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bytea[], $17::text[])
 		WITH ORDINALITY AS item(user_id, input, created, output, yhat_prob,
-			yhat, model_version, status, error_code, generation, jti, audit_hash, ord)
+			yhat, model_version, status, error_code, generation, jti, audit_hash, trace_id, ord)
 	JOIN users AS u ON u.id = item.user_id AND u.enabled
 		AND (item.generation IS NULL OR u.token_generation = item.generation)
 	WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = item.jti)
@@ -58,8 +63,8 @@ WITH accepted AS MATERIALIZED (
 	WHERE id = $13::bigint AND head_seq = $14::bigint AND (SELECT count(*) FROM accepted) = $15::bigint
 	RETURNING id
 ), rq AS (
-	INSERT INTO requests (id, user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash)
-	SELECT request_id, user_id, input::json, created, created, $13::bigint, $14::bigint + ord, audit_hash
+	INSERT INTO requests (id, user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash, trace_id)
+	SELECT request_id, user_id, input::json, created, created, $13::bigint, $14::bigint + ord, audit_hash, trace_id
 	FROM accepted WHERE EXISTS (SELECT 1 FROM head)
 	RETURNING id
 ), rs AS (
@@ -78,8 +83,8 @@ const (
 	// SQLite's own numbered parameters (from ?1): these are prepared once
 	// and bound by the driver, not formatted by bun.
 	logRequestSQLite = `
-INSERT INTO requests (user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash)
-SELECT id, ?2, ?3, ?3, ?6, ?7, ?8 FROM users WHERE id = ?1 AND enabled
+INSERT INTO requests (user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash, trace_id)
+SELECT id, ?2, ?3, ?3, ?6, ?7, ?8, ?9 FROM users WHERE id = ?1 AND enabled
 	AND (?4 IS NULL OR token_generation = ?4)
 	AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?5)
 RETURNING id`
@@ -111,10 +116,39 @@ func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPredict
 	if c, ok := tokenCheckFrom(ctx); ok {
 		it.generation, it.tokenID = &c.Generation, &c.TokenID
 	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
+		// Only a sampled trace is recorded: another id would lead nowhere.
+		id := sc.TraceID().String()
+		it.traceID = &id
+	}
 	if err := ctx.Err(); err != nil {
 		return LoggedPrediction{}, classify(fmt.Errorf("log prediction: %w", err))
 	}
-	return db.logs.log(ctx, it)
+	if db.tracer == nil {
+		return db.logs.log(ctx, it)
+	}
+	return db.logTraced(ctx, it)
+}
+
+// logTraced is logs.log in a span of the caller's own. A write carries
+// several callers' predictions, and each caller's span covers its wait and
+// the write that took its prediction (an event marks when that write
+// began), so that every trace holds its prediction's write whole, under the
+// operation that asked for it. One span for the batch, linked to its
+// callers, would sit in a trace of its own, which few trace viewers lead
+// to from the request's.
+func (db *DB) logTraced(ctx context.Context, it *logItem) (LoggedPrediction, error) {
+	ctx, span := db.tracer.Start(ctx, "log prediction", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(db.traceSystem, semconv.DBCollectionName("requests")))
+	defer span.End()
+	it.span = span
+	logged, err := db.logs.log(ctx, it)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return logged, err
+	}
+	span.SetAttributes(attribute.Int64("mlapi.request_id", logged.RequestID))
+	return logged, nil
 }
 
 // writeLogsPostgres is the writeLogsFunc of PostgreSQL.
@@ -164,7 +198,10 @@ func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pendi
 		yhats                = make([]*int, n)
 		versions, statuses   = make([]string, n), make([]string, n)
 		errorCodes, tokenIDs = make([]*string, n), make([]*string, n)
-		hashes, links        = make([][]byte, n), make([]byte, n*audit.HashSize)
+		// traceIDs stays nil, a NULL array, while no item is traced:
+		// unnest pads it with NULLs.
+		traceIDs      []*string
+		hashes, links = make([][]byte, n), make([]byte, n*audit.HashSize)
 	)
 	head := chain.head
 	for i, k := range pending {
@@ -173,6 +210,12 @@ func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pendi
 		userIDs[i], inputs[i], created[i], outputs[i] = p.UserID, string(p.Input), it.createdAt, string(p.Output)
 		probs[i], yhats[i], versions[i], statuses[i], errorCodes[i] = p.YhatProb, p.Yhat, p.ModelVersion, string(p.Status), p.ErrorCode
 		generations[i], tokenIDs[i] = it.generation, it.tokenID
+		if it.traceID != nil {
+			if traceIDs == nil {
+				traceIDs = make([]*string, n)
+			}
+			traceIDs[i] = it.traceID
+		}
 		head = chain.link(head, chain.seq+int64(i)+1, p, it.createdAt)
 		hashes[i] = links[i*audit.HashSize : (i+1)*audit.HashSize]
 		copy(hashes[i], head[:])
@@ -182,7 +225,7 @@ func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pendi
 	// planning it afresh for every batch cost more than running it.
 	rows, err := db.rw.DB.QueryContext(ctx, logPredictionsPostgres, pgx.QueryExecModeCacheStatement,
 		userIDs, inputs, created, outputs, probs, yhats, versions, statuses, errorCodes, generations, tokenIDs,
-		hashes, chain.id, chain.seq, int64(n), head[:])
+		hashes, chain.id, chain.seq, int64(n), head[:], traceIDs)
 	if err != nil {
 		return nil, false, err
 	}
@@ -199,7 +242,8 @@ func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pendi
 		}
 		accepted = append(accepted, pending[ord-1])
 		if requestID != nil && responseID != nil {
-			logged = append(logged, LoggedPrediction{RequestID: *requestID, ResponseID: *responseID, CreatedAt: items[pending[ord-1]].createdAt})
+			it := items[pending[ord-1]]
+			logged = append(logged, LoggedPrediction{RequestID: *requestID, ResponseID: *responseID, CreatedAt: it.createdAt, TraceID: it.traceID})
 		}
 	}
 	// The statement's end, its commit included, shows here: until then
@@ -251,11 +295,11 @@ func (db *DB) writeLogsSQLiteOnce(ctx context.Context, items []*logItem) ([]logR
 		request, response := tx.StmtContext(ctx, stmts.request), tx.StmtContext(ctx, stmts.response)
 		for i, it := range items {
 			p := &it.p
-			logged := LoggedPrediction{CreatedAt: it.createdAt}
+			logged := LoggedPrediction{CreatedAt: it.createdAt, TraceID: it.traceID}
 			created := db.sqliteTime(it.createdAt)
 			link := chain.link(head, seq+1, p, it.createdAt)
 			err := request.QueryRowContext(ctx,
-				p.UserID, string(p.Input), created, it.generation, it.tokenID, chain.id, seq+1, link[:],
+				p.UserID, string(p.Input), created, it.generation, it.tokenID, chain.id, seq+1, link[:], it.traceID,
 			).Scan(&logged.RequestID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue

@@ -25,6 +25,9 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	// The pure-Go SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
@@ -62,6 +65,10 @@ type Options struct {
 	AuditKey audit.Key
 	// LogWrites, when set, is told of every write of the prediction log.
 	LogWrites LogWriteObserver
+	// Traces, when set, traces the prediction log's writes: a span for each
+	// prediction logged, in its caller's trace. Nil: no spans, and nothing
+	// spent on them.
+	Traces trace.TracerProvider
 }
 
 // LogWriteObserver is told of every write of the prediction log (one
@@ -83,6 +90,10 @@ type DB struct {
 	dialect string
 	// logs writes the prediction log, concurrent predictions together.
 	logs *logWriter
+	// tracer traces the log's writes, nil when tracing is off;
+	// traceSystem names the database in its spans.
+	tracer      trace.Tracer
+	traceSystem attribute.KeyValue
 	// sqliteLog holds the SQLite log's prepared statements.
 	sqliteLog sqliteStatements
 	// pgConfig opens connections outside the pool, for PostgreSQL only.
@@ -209,6 +220,7 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 	bdb := bun.NewDB(sqldb, pgdialect.New())
 	db := &DB{rw: bdb, ro: bdb, dialect: Postgres, pgConfig: config, audit: newAuditChain(auditKey(opts))}
 	db.logs = newLogWriter(db.chained(db.writeLogsPostgres), opts.LogWrites)
+	db.traceWith(opts.Traces, semconv.DBSystemNamePostgreSQL)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -251,10 +263,19 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db := &DB{rw: writer, ro: reader, dialect: SQLite, audit: newAuditChain(auditKey(opts))}
 	db.logs = newLogWriter(db.chained(db.writeLogsSQLite), opts.LogWrites)
+	db.traceWith(opts.Traces, semconv.DBSystemNameSQLite)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	return db, nil
+}
+
+// traceWith traces the log's writes with tp, if set, naming the database
+// system in their spans.
+func (db *DB) traceWith(tp trace.TracerProvider, system attribute.KeyValue) {
+	if tp != nil {
+		db.tracer, db.traceSystem = tp.Tracer("github.com/mlapi/mlapi/internal/store"), system
+	}
 }
 
 // auditKey is opts's audit key, the empty one when none is set.
