@@ -197,7 +197,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	// requests, with the server's key; the other actions write no log,
 	// and need no key.
 	open := func() (*store.DB, error) {
-		return openDatabase(ctx, commandConfig(*databaseURL, getenv), audit.Key{}, nil)
+		return openDatabase(ctx, commandConfig(*databaseURL, getenv), audit.Key{}, store.Options{})
 	}
 	if action == "delete" {
 		open = func() (*store.DB, error) {

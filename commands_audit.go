@@ -93,7 +93,7 @@ func openKeyed(ctx context.Context, databaseURL string, getenv func(string) stri
 	if err != nil {
 		return nil, audit.Key{}, err
 	}
-	db, err := openDatabase(ctx, cfg, key, nil)
+	db, err := openDatabase(ctx, cfg, key, store.Options{})
 	return db, key, err
 }
 

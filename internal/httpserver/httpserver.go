@@ -102,6 +102,9 @@ const (
 	RootFieldKey = "op_field"
 	// ErrorCodesKey holds the codes of the answer's errors, a []string.
 	ErrorCodesKey = "error_codes"
+	// TraceIDKey holds the id of the request's trace, when it is traced
+	// and sampled (Trace).
+	TraceIDKey = "trace_id"
 )
 
 // RequestSummary is what the access log records of a request, for the
@@ -210,6 +213,11 @@ func AccessLog(logger *slog.Logger, observers ...RequestObserver) Middleware {
 			if client, ok := auth.ClientAddrFrom(r.Context()); ok {
 				// Put there by ClientAddr, which runs first.
 				attrs = append(attrs, slog.String("client", client.String()))
+			}
+			if traceID, ok := sampledTraceID(r); ok {
+				// Put there by Trace, which runs before: the line leads to
+				// the request's trace.
+				attrs = append(attrs, slog.String(TraceIDKey, traceID))
 			}
 			annotated := len(attrs)
 			notes.mu.Lock()
