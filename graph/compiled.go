@@ -57,9 +57,11 @@ type predictPlan struct {
 	variable string
 	// responseName is the root field's alias, or predict.
 	responseName string
-	// operationName is the operation's name, for the log line.
-	operationName string
-	fields        []compiledField
+	// operationName is the operation's name as the client chose it, for
+	// the log line; definedName the name the document gives it, for its
+	// span (tracing.go).
+	operationName, definedName string
+	fields                     []compiledField
 }
 
 // compiledField is one selected field of Prediction, under its response
@@ -167,7 +169,7 @@ func compilePredict(operation *ast.OperationDefinition) (*predictPlan, bool) {
 	if arg.Name != "input" || arg.Value == nil || arg.Value.Kind != ast.Variable || arg.Value.Raw != def.Variable {
 		return nil, false
 	}
-	plan := &predictPlan{variable: def.Variable, responseName: responseName(root)}
+	plan := &predictPlan{variable: def.Variable, responseName: responseName(root), definedName: operation.Name}
 	seen := make(map[string]bool, len(root.SelectionSet))
 	for _, sel := range root.SelectionSet {
 		field, ok := sel.(*ast.Field)
@@ -227,7 +229,7 @@ func (c *compiledPredicts) Answer(ctx context.Context, params *graphql.RawParams
 	// executor render the outcome after all, it ends the span.
 	var span trace.Span
 	if c.tracing != nil {
-		callerCtx, span = c.tracing.startOperation(callerCtx, ast.Mutation, "predict", plan.operationName)
+		callerCtx, span = c.tracing.startOperation(callerCtx, ast.Mutation, "predict", plan.definedName)
 		ctx = withOperationSpan(ctx, span)
 	}
 	outcome := &predictOutcome{}

@@ -56,9 +56,10 @@ func (o operationTracing) InterceptResponse(ctx context.Context, next graphql.Re
 		if graphql.HasOperationContext(ctx) {
 			op := graphql.GetOperationContext(ctx)
 			if op.Operation != nil {
-				kind, field = op.Operation.Operation, rootField(op.Operation.SelectionSet, 0)
+				// The name the document gives the operation: a client may
+				// send no operationName when the document has one operation.
+				kind, field, name = op.Operation.Operation, rootField(op.Operation.SelectionSet, 0), op.Operation.Name
 			}
-			name = op.OperationName
 		}
 		ctx, span = o.startOperation(ctx, kind, field, name)
 	}

@@ -81,10 +81,15 @@ SELECT a.ord, rs.request_id, rs.id FROM accepted AS a LEFT JOIN rs ON rs.id = a.
 // take two statements, and a batch one transaction.
 const (
 	// SQLite's own numbered parameters (from ?1): these are prepared once
-	// and bound by the driver, not formatted by bun.
-	logRequestSQLite = `
+	// and bound by the driver, not formatted by bun. A request is written
+	// with its trace id (?9) or without one: one more parameter, even
+	// NULL, costs every untraced prediction an allocation in the driver.
+	logRequestSQLite       = logRequestSQLiteHead + "NULL" + logRequestSQLiteTail
+	logTracedRequestSQLite = logRequestSQLiteHead + "?9" + logRequestSQLiteTail
+	logRequestSQLiteHead   = `
 INSERT INTO requests (user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash, trace_id)
-SELECT id, ?2, ?3, ?3, ?6, ?7, ?8, ?9 FROM users WHERE id = ?1 AND enabled
+SELECT id, ?2, ?3, ?3, ?6, ?7, ?8, `
+	logRequestSQLiteTail = ` FROM users WHERE id = ?1 AND enabled
 	AND (?4 IS NULL OR token_generation = ?4)
 	AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?5)
 RETURNING id`
@@ -116,18 +121,26 @@ func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPredict
 	if c, ok := tokenCheckFrom(ctx); ok {
 		it.generation, it.tokenID = &c.Generation, &c.TokenID
 	}
-	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
-		// Only a sampled trace is recorded: another id would lead nowhere.
-		id := sc.TraceID().String()
-		it.traceID = &id
-	}
 	if err := ctx.Err(); err != nil {
 		return LoggedPrediction{}, classify(fmt.Errorf("log prediction: %w", err))
 	}
 	if db.tracer == nil {
+		it.traceID = sampledTraceID(ctx)
 		return db.logs.log(ctx, it)
 	}
 	return db.logTraced(ctx, it)
+}
+
+// sampledTraceID is the id of ctx's trace, to store with the request, when
+// it is sampled: an unsampled trace is recorded nowhere, and its id would
+// lead nowhere.
+func sampledTraceID(ctx context.Context) *string {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsSampled() {
+		return nil
+	}
+	id := sc.TraceID().String()
+	return &id
 }
 
 // logTraced is logs.log in a span of the caller's own. A write carries
@@ -141,7 +154,7 @@ func (db *DB) logTraced(ctx context.Context, it *logItem) (LoggedPrediction, err
 	ctx, span := db.tracer.Start(ctx, "log prediction", trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(db.traceSystem, semconv.DBCollectionName("requests")))
 	defer span.End()
-	it.span = span
+	it.span, it.traceID = span, sampledTraceID(ctx)
 	logged, err := db.logs.log(ctx, it)
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
@@ -293,14 +306,25 @@ func (db *DB) writeLogsSQLiteOnce(ctx context.Context, items []*logItem) ([]logR
 	seq, head := chain.seq, chain.head
 	err = db.rw.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		request, response := tx.StmtContext(ctx, stmts.request), tx.StmtContext(ctx, stmts.response)
+		// Only when a traced prediction needs it.
+		var tracedRequest *sql.Stmt
 		for i, it := range items {
 			p := &it.p
 			logged := LoggedPrediction{CreatedAt: it.createdAt, TraceID: it.traceID}
 			created := db.sqliteTime(it.createdAt)
 			link := chain.link(head, seq+1, p, it.createdAt)
-			err := request.QueryRowContext(ctx,
-				p.UserID, string(p.Input), created, it.generation, it.tokenID, chain.id, seq+1, link[:], it.traceID,
-			).Scan(&logged.RequestID)
+			var row *sql.Row
+			if it.traceID == nil {
+				row = request.QueryRowContext(ctx,
+					p.UserID, string(p.Input), created, it.generation, it.tokenID, chain.id, seq+1, link[:])
+			} else {
+				if tracedRequest == nil {
+					tracedRequest = tx.StmtContext(ctx, stmts.tracedRequest)
+				}
+				row = tracedRequest.QueryRowContext(ctx,
+					p.UserID, string(p.Input), created, it.generation, it.tokenID, chain.id, seq+1, link[:], *it.traceID)
+			}
+			err := row.Scan(&logged.RequestID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -336,12 +360,13 @@ func (db *DB) writeLogsSQLiteOnce(ctx context.Context, items []*logItem) ([]logR
 	return results, nil
 }
 
-// sqliteStatements are the SQLite log's two INSERTs, prepared once on the
-// write pool: SQLite compiles a statement, with the triggers it fires (the
-// history's rollups), at every prepare, which cost more than the writes.
+// sqliteStatements are the SQLite log's INSERTs and head update, prepared
+// once on the write pool: SQLite compiles a statement, with the triggers it
+// fires (the history's rollups), at every prepare, which cost more than the
+// writes.
 type sqliteStatements struct {
-	mu                      sync.Mutex
-	request, response, head *sql.Stmt
+	mu                                     sync.Mutex
+	request, tracedRequest, response, head *sql.Stmt
 }
 
 func (db *DB) sqliteLogStatements(ctx context.Context) (*sqliteStatements, error) {
@@ -351,23 +376,36 @@ func (db *DB) sqliteLogStatements(ctx context.Context) (*sqliteStatements, error
 	if s.request != nil {
 		return s, nil
 	}
-	request, err := db.rw.DB.PrepareContext(ctx, logRequestSQLite)
-	if err != nil {
-		return nil, fmt.Errorf("prepare the log's request insert: %w", err)
+	prepared := sqliteStatements{}
+	for _, st := range []struct {
+		stmt       **sql.Stmt
+		text, what string
+	}{
+		{&prepared.request, logRequestSQLite, "the log's request insert"},
+		{&prepared.tracedRequest, logTracedRequestSQLite, "the log's traced request insert"},
+		{&prepared.response, logResponseSQLite, "the log's response insert"},
+		{&prepared.head, moveHeadSQLite, "the audit chain's head update"},
+	} {
+		stmt, err := db.rw.DB.PrepareContext(ctx, st.text)
+		if err != nil {
+			prepared.close()
+			return nil, fmt.Errorf("prepare %s: %w", st.what, err)
+		}
+		*st.stmt = stmt
 	}
-	response, err := db.rw.DB.PrepareContext(ctx, logResponseSQLite)
-	if err != nil {
-		request.Close()
-		return nil, fmt.Errorf("prepare the log's response insert: %w", err)
-	}
-	head, err := db.rw.DB.PrepareContext(ctx, moveHeadSQLite)
-	if err != nil {
-		request.Close()
-		response.Close()
-		return nil, fmt.Errorf("prepare the audit chain's head update: %w", err)
-	}
-	s.request, s.response, s.head = request, response, head
+	s.request, s.tracedRequest, s.response, s.head = prepared.request, prepared.tracedRequest, prepared.response, prepared.head
 	return s, nil
+}
+
+// close closes the statements prepared.
+func (s *sqliteStatements) close() error {
+	var err error
+	for _, stmt := range []*sql.Stmt{s.request, s.tracedRequest, s.response, s.head} {
+		if stmt != nil {
+			err = errors.Join(err, stmt.Close())
+		}
+	}
+	return err
 }
 
 // sqliteTime is t as bun writes times to SQLite (its dialect's literal,

@@ -359,12 +359,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // before the connections close.
 func (db *DB) Close() error {
 	db.logs.close()
-	var err error
-	for _, stmt := range []*sql.Stmt{db.sqliteLog.request, db.sqliteLog.response, db.sqliteLog.head} {
-		if stmt != nil {
-			err = errors.Join(err, stmt.Close())
-		}
-	}
+	err := db.sqliteLog.close()
 	if db.ro != db.rw {
 		err = db.ro.Close()
 	}
