@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
@@ -247,4 +248,40 @@ func deref(s *string) string {
 		return "null"
 	}
 	return *s
+}
+
+// The trace id is not hashed into the audit chain: rewriting it leaves the
+// log verified, as the README says. A changed row is named with its trace,
+// by mlapi audit verify and by auditLog.
+func TestTracingAuditNamesTheTrace(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		api, _ := newTracedAPI(t, dialect)
+		_, root := api.createAdmin(t, "root", userPassword)
+		_, ada := api.user(t, "ada")
+		header, traceID, _ := traceparent(3, true)
+		api.post(t, ada, tracedPredict, client.Var("in", seedInput()), client.AddHeader("traceparent", header))
+
+		if _, err := api.tables.Exec(`UPDATE requests SET trace_id = '0123456789abcdef0123456789abcdef'`); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := api.auditVerify(t); err != nil {
+			t.Fatalf("a rewritten trace id fails verification: %s (%v)", out, err)
+		}
+		if _, err := api.tables.Exec(fmt.Sprintf(`UPDATE requests SET trace_id = '%s'`, traceID)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.tables.Exec(`UPDATE responses SET yhat_prob = 0.99`); err != nil {
+			t.Fatal(err)
+		}
+		out, err := api.auditVerify(t)
+		if want := ", trace " + traceID.String() + "): its request or response is not what was logged"; err == nil || !strings.Contains(out, want) {
+			t.Fatalf("verify printed %q (%v), want the changed row named with %q", out, err, want)
+		}
+		var report struct{ Problems []struct{ TraceID *string } }
+		api.post(t, root, `{ auditLog { problems { traceId } } }`).field(t, "auditLog", &report)
+		if len(report.Problems) != 1 || deref(report.Problems[0].TraceID) != traceID.String() {
+			t.Fatalf("auditLog's problems %+v, want one naming trace %s", report.Problems, traceID)
+		}
+	})
 }
