@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
@@ -12,6 +16,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mlapi/mlapi/internal/store"
 	"github.com/mlapi/mlapi/internal/store/storetest"
@@ -284,4 +291,93 @@ func TestTracingAuditNamesTheTrace(t *testing.T) {
 			t.Fatalf("auditLog's problems %+v, want one naming trace %s", report.Problems, traceID)
 		}
 	})
+}
+
+// collector is an OTLP/HTTP trace receiver: it keeps every span the server
+// sends, and the service name it sends them under.
+type collector struct {
+	mu       sync.Mutex
+	spans    []*tracepb.Span
+	services []string
+}
+
+func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	var req coltracepb.ExportTraceServiceRequest
+	if err == nil {
+		err = proto.Unmarshal(body, &req)
+	}
+	if r.URL.Path != "/v1/traces" || err != nil {
+		http.Error(w, fmt.Sprintf("%s: %v", r.URL.Path, err), http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rs := range req.ResourceSpans {
+		for _, a := range rs.GetResource().GetAttributes() {
+			if a.Key == "service.name" {
+				c.services = append(c.services, a.GetValue().GetStringValue())
+			}
+		}
+		for _, ss := range rs.ScopeSpans {
+			c.spans = append(c.spans, ss.Spans...)
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+}
+
+// TestBinaryTracesToCollector: the built binary, pointed at a collector by
+// the standard variables, sends a predict's spans there in the caller's
+// trace (at the latest as SIGTERM drains it), and its log line and the
+// history name that trace.
+func TestBinaryTracesToCollector(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	received := &collector{}
+	otlp := httptest.NewServer(received)
+	defer otlp.Close()
+	server := start(t, t.TempDir(), "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp.URL, "OTEL_SERVICE_NAME=mlapi-test")
+	server.register(t, "ada", userPassword)
+	token := server.token(t, "ada", userPassword)
+	header, traceID, parent := traceparent(11, true)
+	if resp := server.post(t, token, tracedPredict, client.Var("in", seedInput()), client.AddHeader("traceparent", header)); len(resp.Errors) > 0 {
+		t.Fatal(resp.Raw)
+	}
+	var me struct {
+		Requests struct {
+			Edges []struct{ Node struct{ TraceID *string } }
+		}
+	}
+	server.post(t, token, `{ me { requests(first: 1) { edges { node { traceId } } } } }`).field(t, "me", &me)
+	if len(me.Requests.Edges) != 1 || deref(me.Requests.Edges[0].Node.TraceID) != traceID.String() {
+		t.Errorf("the history names trace %+v, want %s", me.Requests.Edges, traceID)
+	}
+	if err := server.stop(t); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if !strings.Contains(server.logs.String(), "trace_id="+traceID.String()) {
+		t.Errorf("no log line names trace %s", traceID)
+	}
+
+	received.mu.Lock()
+	defer received.mu.Unlock()
+	names := map[string]*tracepb.Span{}
+	for _, s := range received.spans {
+		if trace.TraceID(s.TraceId) == traceID {
+			names[s.Name] = s
+		}
+	}
+	for _, name := range []string{"POST /query", "mutation Predict", "model.evaluate", "log prediction"} {
+		if names[name] == nil {
+			t.Errorf("the collector got no span %q in trace %s (it got %d spans)", name, traceID, len(received.spans))
+		}
+	}
+	if s := names["POST /query"]; s != nil && trace.SpanID(s.ParentSpanId) != parent {
+		t.Errorf("the server span's parent is %x, want the caller's %s", s.ParentSpanId, parent)
+	}
+	if len(received.services) == 0 || received.services[0] != "mlapi-test" {
+		t.Errorf("spans sent under the services %q, want mlapi-test", received.services)
+	}
 }
