@@ -102,10 +102,11 @@ const (
 	RootFieldKey = "op_field"
 	// ErrorCodesKey holds the codes of the answer's errors, a []string.
 	ErrorCodesKey = "error_codes"
-	// TraceIDKey holds the id of the request's trace, when it is traced
-	// and sampled (Trace).
-	TraceIDKey = "trace_id"
 )
+
+// traceIDKey is the access log's attribute holding the id of the request's
+// trace, when it is traced and sampled (Trace).
+const traceIDKey = "trace_id"
 
 // RequestSummary is what the access log records of a request, for the
 // observers it tells.
@@ -217,7 +218,7 @@ func AccessLog(logger *slog.Logger, observers ...RequestObserver) Middleware {
 			if traceID, ok := sampledTraceID(r); ok {
 				// Put there by Trace, which runs before: the line leads to
 				// the request's trace.
-				attrs = append(attrs, slog.String(TraceIDKey, traceID))
+				attrs = append(attrs, slog.String(traceIDKey, traceID))
 			}
 			annotated := len(attrs)
 			notes.mu.Lock()
