@@ -220,10 +220,10 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	// gqlgen nests interceptors in the order they are added, the first
 	// outermost: annotateLog must see the refusal's code, not the coercion
 	// error the refusal replaces; capErrors, innermost, lays out the
-	// errors documents joined before any other interceptor reads them;
-	// the operation's span (tracing.go) comes first, outermost.
+	// errors documents joined before any other interceptor reads them.
 	if tracing != nil {
-		// Outermost: the span covers the other interceptors' work.
+		// Outermost: the operation's span covers the other interceptors'
+		// work.
 		srv.Use(*tracing)
 	}
 	srv.AroundResponses(annotateLog)
