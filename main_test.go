@@ -360,6 +360,12 @@ type testAPI struct {
 // configuration the defaults as adjusted.
 func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *testAPI {
 	t.Helper()
+	return newTestAPIWith(t, dialect, nil, adjust...)
+}
+
+// newTestAPIWith is newTestAPI, assembled with newApp's options.
+func newTestAPIWith(t *testing.T, dialect string, options []appOption, adjust ...func(*config.Config)) *testAPI {
+	t.Helper()
 	databaseURL := storetest.URL(t, dialect)
 	cfg := defaultConfig(t)
 	cfg.DatabaseURL = databaseURL
@@ -369,7 +375,7 @@ func newTestAPI(t *testing.T, dialect string, adjust ...func(*config.Config)) *t
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	a, err := newApp(context.Background(), cfg, logger)
+	a, err := newApp(context.Background(), cfg, logger, options...)
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}

@@ -15,8 +15,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mlapi/mlapi/graph"
 	"github.com/mlapi/mlapi/internal/account"
@@ -37,6 +41,7 @@ import (
 	"github.com/mlapi/mlapi/internal/stats"
 	"github.com/mlapi/mlapi/internal/store"
 	"github.com/mlapi/mlapi/internal/telemetry"
+	"github.com/mlapi/mlapi/internal/tracing"
 	"github.com/mlapi/mlapi/internal/webapp"
 )
 
@@ -122,11 +127,28 @@ func (a *app) close() error {
 	return err
 }
 
+// appOption adds to what newApp assembles.
+type appOption func(*appOptions)
+
+type appOptions struct {
+	// traces traces requests; nil: tracing is off, and costs nothing.
+	traces trace.TracerProvider
+}
+
+// withTraces traces the app's requests with tp (tracing.New's, or a test's).
+func withTraces(tp trace.TracerProvider) appOption {
+	return func(o *appOptions) { o.traces = tp }
+}
+
 // newApp loads the model, opens and migrates the database, and assembles the
 // services behind the HTTP handler, each reporting to the metrics. The
 // metrics are kept whether or not METRICS_ADDR serves them: they cost a
 // request about a tenth of a microsecond.
-func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
+func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, options ...appOption) (*app, error) {
+	var opts appOptions
+	for _, o := range options {
+		o(&opts)
+	}
 	// Before the database: a model that cannot be read stops the server
 	// before it connects anywhere.
 	m, err := loadModel(cfg.ModelDir)
@@ -138,7 +160,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		return nil, err
 	}
 	metrics := telemetry.New()
-	dbOpts := store.Options{AuditKey: key, LogWrites: metrics.LogWrites()}
+	dbOpts := store.Options{AuditKey: key, LogWrites: metrics.LogWrites(), Traces: opts.traces}
 	if cfg.DatabaseReadURL != "" {
 		dbOpts.Reads = metrics.ReplicaReads()
 	}
@@ -163,14 +185,14 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		_, total := broker.Open(0)
 		return total
 	})
-	models, err := serveModel(ctx, cfg, logger, m, db, broker, metrics)
+	models, err := serveModel(ctx, cfg, logger, m, db, broker, metrics, opts.traces)
 	if err != nil {
 		broker.Close()
 		db.Close()
 		return nil, err
 	}
 	metrics.CollectModel(func() string { return models.Current().Info.Version })
-	handler, err := newHandler(cfg, limits, logger, models, db, broker, metrics, audit.NewService(db, key))
+	handler, err := newHandler(cfg, limits, logger, models, db, broker, metrics, audit.NewService(db, key), opts.traces)
 	if err != nil {
 		broker.Close()
 		db.Close()
@@ -183,15 +205,20 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 // reads there, each bound to the API with the services that answer with it.
 // Predictions go to the database through broker's decorator, which
 // announces them to the subscriptions once committed, and through the
-// metrics', which counts them under the model's version.
-func serveModel(ctx context.Context, cfg config.Config, logger *slog.Logger, m *model.Model, db *store.DB, broker *live.Broker, metrics *telemetry.Metrics) (*serving.Holder[*graph.BoundModel], error) {
+// metrics', which counts them under the model's version. traces, if set,
+// traces each evaluation.
+func serveModel(ctx context.Context, cfg config.Config, logger *slog.Logger, m *model.Model, db *store.DB, broker *live.Broker, metrics *telemetry.Metrics, traces trace.TracerProvider) (*serving.Holder[*graph.BoundModel], error) {
+	var predictionOpts []prediction.Option
+	if traces != nil {
+		predictionOpts = append(predictionOpts, prediction.WithTracing(traces))
+	}
 	return serving.New(ctx, m, serving.Options[*graph.BoundModel]{
 		Dir:  cfg.ModelDir,
 		Load: loadModel,
 		Bind: func(m *model.Model) (*graph.BoundModel, error) {
 			info := m.Info()
 			log := metrics.PredictionLog(broker.PredictionLog(db), info.Version)
-			return graph.BindModel(info, prediction.NewService(m, log), drift.NewService(db, info.Reference))
+			return graph.BindModel(info, prediction.NewService(m, log, predictionOpts...), drift.NewService(db, info.Reference))
 		},
 		Log:    db,
 		Logger: logger,
@@ -200,8 +227,8 @@ func serveModel(ctx context.Context, cfg config.Config, logger *slog.Logger, m *
 
 // newHandler assembles the handler. Account changes go to the database
 // through broker's decorator, which announces them to the subscriptions
-// once committed.
-func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger, models *serving.Holder[*graph.BoundModel], db *store.DB, broker *live.Broker, metrics *telemetry.Metrics, audits *audit.Service) (http.Handler, error) {
+// once committed. traces, if set, traces each request and operation.
+func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger, models *serving.Holder[*graph.BoundModel], db *store.DB, broker *live.Broker, metrics *telemetry.Metrics, audits *audit.Service, traces trace.TracerProvider) (http.Handler, error) {
 	accounts, err := newAccounts(cfg, db, broker.Users(db), metrics.Accounts())
 	if err != nil {
 		return nil, err
@@ -221,6 +248,7 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 		// The compiled path's own checks are the executor's: off, it only
 		// costs CPU (kept as a switch should it ever need ruling out).
 		CompiledPredicts: cfg.CompiledPredicts,
+		Traces:           traces,
 		Live: gqlhttp.LiveOptions{
 			Origins:         cfg.CORSOrigins,
 			MaxMessageBytes: limits.MaxBodyBytes,
@@ -263,7 +291,7 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 			seed.Mount(mux, "")
 		}
 	}
-	return httpserver.Chain(mux,
+	middleware := []httpserver.Middleware{
 		httpserver.ClientAddr(cfg.TrustedProxies),
 		httpserver.AccessLog(logger, metrics.Requests(routes(), graph.Operations())),
 		httpserver.Recover(logger),
@@ -272,7 +300,14 @@ func newHandler(cfg config.Config, limits httpserver.Config, logger *slog.Logger
 		httpserver.Timeout(limits.RequestTimeout),
 		httpserver.LimitBody(limits.MaxBodyBytes),
 		httpserver.BearerToken,
-	), nil
+	}
+	if traces != nil {
+		// Before the access log, whose line names the trace. Off, it is
+		// not there at all.
+		route := func(r *http.Request) string { _, pattern := mux.Handler(r); return pattern }
+		middleware = slices.Insert(middleware, 1, httpserver.Trace(traces, route))
+	}
+	return httpserver.Chain(mux, middleware...), nil
 }
 
 // routes are the paths newHandler serves, whether or not cfg turns them
@@ -405,7 +440,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	a, err := newApp(ctx, cfg, logger)
+	traces, err := tracing.New(ctx, getenv, logger)
+	if err != nil {
+		return err
+	}
+	var options []appOption
+	if traces != nil {
+		// After the server has drained: the spans of its last requests
+		// go out too.
+		defer flushTraces(traces, cfg.ShutdownTimeout, logger)
+		options = append(options, withTraces(traces))
+	}
+	a, err := newApp(ctx, cfg, logger, options...)
 	if err != nil {
 		return err
 	}
@@ -466,6 +512,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	return nil
 }
 
+// flushTraces sends the spans not yet exported, within timeout, and stops
+// the provider.
+func flushTraces(traces *sdktrace.TracerProvider, timeout time.Duration, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := traces.Shutdown(ctx); err != nil {
+		logger.Warn("tracing: the last spans were not all sent", "err", err)
+	}
+}
+
 // reloadTimeout bounds a reload SIGHUP asks for: reading the model and
 // recording its load.
 const reloadTimeout = time.Minute
@@ -512,7 +568,8 @@ func metricsMux(metrics http.Handler) http.Handler {
 }
 
 // openDatabase opens and migrates the configured database, with its read
-// replica if cfg names one; opts brings the audit key and the observers.
+// replica if cfg names one; opts brings the audit key, the observers and
+// the tracer of the log's writes.
 func openDatabase(ctx context.Context, cfg config.Config, opts store.Options) (*store.DB, error) {
 	opts.MaxOpenConns, opts.ReadURL, opts.MaxReplicaLag = cfg.DBMaxConns, cfg.DatabaseReadURL, cfg.DatabaseReadMaxLag
 	db, err := store.Open(ctx, cfg.DatabaseURL, opts)

@@ -50,6 +50,9 @@ func (r *Resolver) auditLog(ctx context.Context) (*gqlmodel.AuditReport, error) 
 			id := encodeRowID(nodeRequest, p.RequestID)
 			gp.RequestID = &id
 		}
+		if p.TraceID != "" {
+			gp.TraceID = &p.TraceID
+		}
 		out.Problems[i] = gp
 	}
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mlapi/mlapi/graph/scalar"
 	"github.com/mlapi/mlapi/internal/account"
@@ -56,9 +57,11 @@ type predictPlan struct {
 	variable string
 	// responseName is the root field's alias, or predict.
 	responseName string
-	// operationName is the operation's name, for the log line.
-	operationName string
-	fields        []compiledField
+	// operationName is the operation's name as the client chose it, for
+	// the log line; definedName the name the document gives it, for its
+	// span (tracing.go).
+	operationName, definedName string
+	fields                     []compiledField
 }
 
 // compiledField is one selected field of Prediction, under its response
@@ -99,10 +102,13 @@ type compiledPredicts struct {
 	// recover is the executor's: a panic answers INTERNAL, logged.
 	recover graphql.RecoverFunc
 	plans   *lru.Cache[*predictPlan]
+	// tracing opens the operation's span, as the executor's extension
+	// does; nil when tracing is off.
+	tracing *operationTracing
 }
 
-func newCompiledPredicts(resolver *Resolver, recover graphql.RecoverFunc) *compiledPredicts {
-	return &compiledPredicts{resolver: resolver, recover: recover, plans: lru.New[*predictPlan](compiledPlanBytes, compiledPlanMaxEntry)}
+func newCompiledPredicts(resolver *Resolver, recover graphql.RecoverFunc, tracing *operationTracing) *compiledPredicts {
+	return &compiledPredicts{resolver: resolver, recover: recover, plans: lru.New[*predictPlan](compiledPlanBytes, compiledPlanMaxEntry), tracing: tracing}
 }
 
 var (
@@ -163,7 +169,7 @@ func compilePredict(operation *ast.OperationDefinition) (*predictPlan, bool) {
 	if arg.Name != "input" || arg.Value == nil || arg.Value.Kind != ast.Variable || arg.Value.Raw != def.Variable {
 		return nil, false
 	}
-	plan := &predictPlan{variable: def.Variable, responseName: responseName(root)}
+	plan := &predictPlan{variable: def.Variable, responseName: responseName(root), definedName: operation.Name}
 	seen := make(map[string]bool, len(root.SelectionSet))
 	for _, sel := range root.SelectionSet {
 		field, ok := sel.(*ast.Field)
@@ -219,6 +225,13 @@ func (c *compiledPredicts) Answer(ctx context.Context, params *graphql.RawParams
 
 	// The log line tells which path answered.
 	httpserver.Annotate(ctx, slog.String("exec", "compiled"))
+	// The executor's operation span (tracing.go), opened here; should the
+	// executor render the outcome after all, it ends the span.
+	var span trace.Span
+	if c.tracing != nil {
+		callerCtx, span = c.tracing.startOperation(callerCtx, ast.Mutation, "predict", plan.definedName)
+		ctx = withOperationSpan(ctx, span)
+	}
 	outcome := &predictOutcome{}
 	func() {
 		// The executor would have turned a panic into an INTERNAL error;
@@ -239,6 +252,9 @@ func (c *compiledPredicts) Answer(ctx context.Context, params *graphql.RawParams
 		return nil, withPrecomputedPredict(ctx, outcome)
 	}
 	annotateOperation(ctx, ast.Mutation, "predict", plan.operationName, nil)
+	if span != nil {
+		span.End()
+	}
 	return &graphql.Response{Data: data}, ctx
 }
 
@@ -331,14 +347,19 @@ func annotateOperation(ctx context.Context, kind ast.Operation, field, name stri
 		notes = append(notes, slog.String("op", name))
 	}
 	if len(errs) > 0 {
-		codes := make([]string, 0, len(errs))
-		for _, e := range errs {
-			code, _ := e.Extensions["code"].(string)
-			codes = append(codes, code)
-		}
-		notes = append(notes, slog.Any(httpserver.ErrorCodesKey, codes))
+		notes = append(notes, slog.Any(httpserver.ErrorCodesKey, errorCodes(errs)))
 	}
 	if len(notes) > 0 {
 		httpserver.Annotate(ctx, notes...)
 	}
+}
+
+// errorCodes are errs' codes (extensions.code), "" for an error without one.
+func errorCodes(errs gqlerror.List) []string {
+	codes := make([]string, 0, len(errs))
+	for _, e := range errs {
+		code, _ := e.Extensions["code"].(string)
+		codes = append(codes, code)
+	}
+	return codes
 }

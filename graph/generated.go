@@ -60,6 +60,7 @@ type ComplexityRoot struct {
 		Message   func(childComplexity int) int
 		RequestID func(childComplexity int) int
 		Seq       func(childComplexity int) int
+		TraceID   func(childComplexity int) int
 	}
 
 	AuditReport struct {
@@ -227,6 +228,7 @@ type ComplexityRoot struct {
 		Input     func(childComplexity int) int
 		Outcome   func(childComplexity int) int
 		Response  func(childComplexity int) int
+		TraceID   func(childComplexity int) int
 	}
 
 	PredictionResponse struct {
@@ -466,6 +468,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditProblem.Seq(childComplexity), true
+	case "AuditProblem.traceId":
+		if e.ComplexityRoot.AuditProblem.TraceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditProblem.TraceID(childComplexity), true
 
 	case "AuditReport.chains":
 		if e.ComplexityRoot.AuditReport.Chains == nil {
@@ -1202,6 +1210,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PredictionRequest.Response(childComplexity), true
+	case "PredictionRequest.traceId":
+		if e.ComplexityRoot.PredictionRequest.TraceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredictionRequest.TraceID(childComplexity), true
 
 	case "PredictionResponse.bias":
 		if e.ComplexityRoot.PredictionResponse.Bias == nil {
@@ -2162,6 +2176,12 @@ type PredictionRequest implements Node {
   response: PredictionResponse
   "What really happened, once the owner records it (recordOutcome)."
   outcome: Outcome
+  """
+  The OpenTelemetry trace the request was served in (32 hex digits), to look
+  up in the trace backend; null when the server was not tracing or did not
+  sample the request.
+  """
+  traceId: String
 }
 
 enum ResponseStatus {
@@ -2391,6 +2411,8 @@ type AuditProblem {
   seq: Int
   "The PredictionRequest concerned, when one is left to name."
   requestId: ID
+  "That request's OpenTelemetry trace, when it was traced (PredictionRequest.traceId)."
+  traceId: String
   "What is wrong, in words."
   message: String!
 }
@@ -2435,6 +2457,8 @@ func (ec *executionContext) childFields_AuditProblem(ctx context.Context, field 
 		return ec.fieldContext_AuditProblem_seq(ctx, field)
 	case "requestId":
 		return ec.fieldContext_AuditProblem_requestId(ctx, field)
+	case "traceId":
+		return ec.fieldContext_AuditProblem_traceId(ctx, field)
 	case "message":
 		return ec.fieldContext_AuditProblem_message(ctx, field)
 	}
@@ -2745,6 +2769,8 @@ func (ec *executionContext) childFields_PredictionRequest(ctx context.Context, f
 		return ec.fieldContext_PredictionRequest_response(ctx, field)
 	case "outcome":
 		return ec.fieldContext_PredictionRequest_outcome(ctx, field)
+	case "traceId":
+		return ec.fieldContext_PredictionRequest_traceId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PredictionRequest", field.Name)
 }
@@ -3672,6 +3698,29 @@ func (ec *executionContext) _AuditProblem_requestId(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_AuditProblem_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditProblem", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuditProblem_traceId(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditProblem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditProblem_traceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TraceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditProblem_traceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditProblem", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditProblem_message(ctx context.Context, field graphql.CollectedField, obj *gqlmodel.AuditProblem) (ret graphql.Marshaler) {
@@ -6579,6 +6628,29 @@ func (ec *executionContext) fieldContext_PredictionRequest_outcome(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PredictionRequest_traceId(ctx context.Context, field graphql.CollectedField, obj *store.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredictionRequest_traceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TraceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PredictionRequest_traceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredictionRequest", field, false, false, "String")
 }
 
 func (ec *executionContext) _PredictionResponse_id(ctx context.Context, field graphql.CollectedField, obj *store.Response) (ret graphql.Marshaler) {
@@ -9935,6 +10007,11 @@ func (ec *executionContext) _AuditProblem(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "traceId":
+			out.Values[i] = ec._AuditProblem_traceId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "message":
 			out.Values[i] = ec._AuditProblem_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -11044,6 +11121,11 @@ func (ec *executionContext) _PredictionRequest(ctx context.Context, sel ast.Sele
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._PredictionRequest_outcome(ctx, field, obj)
 				})
+		case "traceId":
+			out.Values[i] = ec._PredictionRequest_traceId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mlapi/mlapi/graph/gqlmodel"
 	"github.com/mlapi/mlapi/internal/gqlhttp"
@@ -115,6 +116,9 @@ type Options struct {
 	// answered before without it (compiled.go): the same checks and the
 	// same answers at a fraction of the CPU.
 	CompiledPredicts bool
+	// Traces, when set, gives each operation a span (tracing.go); nil
+	// leaves the handler as it is without tracing.
+	Traces trace.TracerProvider
 }
 
 // NewHandler returns the GraphQL endpoint, served as GraphQL over HTTP:
@@ -178,9 +182,14 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	present := errorPresenter(opts.Logger)
 	recoverer := recoverPanic(opts.Logger)
 	transport := gqlhttp.Transport{MaxResponseBytes: opts.Limits.MaxResponseBytes}
+	var tracing *operationTracing
+	if opts.Traces != nil {
+		t := newOperationTracing(opts.Traces)
+		tracing = &t
+	}
 	var compiled *compiledPredicts
 	if opts.CompiledPredicts {
-		compiled = newCompiledPredicts(resolver, recoverer)
+		compiled = newCompiledPredicts(resolver, recoverer, tracing)
 		transport.Shortcut = compiled
 	}
 	srv.AddTransport(transport)
@@ -212,6 +221,11 @@ func newServer(resolver *Resolver, opts Options) (*handler.Server, *documents, e
 	// outermost: annotateLog must see the refusal's code, not the coercion
 	// error the refusal replaces; capErrors, innermost, lays out the
 	// errors documents joined before any other interceptor reads them.
+	if tracing != nil {
+		// Outermost: the operation's span covers the other interceptors'
+		// work.
+		srv.Use(*tracing)
+	}
 	srv.AroundResponses(annotateLog)
 	srv.Use(variableRefusals{resolver: resolver, present: present})
 	srv.Use(capErrors{max: opts.Limits.MaxErrors, present: present})

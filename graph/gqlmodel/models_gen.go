@@ -29,6 +29,8 @@ type AuditProblem struct {
 	Seq   *int `json:"seq,omitempty"`
 	// The PredictionRequest concerned, when one is left to name.
 	RequestID *string `json:"requestId,omitempty"`
+	// That request's OpenTelemetry trace, when it was traced (PredictionRequest.traceId).
+	TraceID *string `json:"traceId,omitempty"`
 	// What is wrong, in words.
 	Message string `json:"message"`
 }

@@ -38,6 +38,10 @@ type Stored struct {
 	Entry
 	RequestID, ResponseID int64
 	Hash                  []byte
+	// TraceID is the trace the request was served in, "" when none was
+	// stored. It is not hashed: it points at telemetry kept elsewhere, not
+	// at what was asked and answered, so a changed trace id goes unseen.
+	TraceID string
 }
 
 // Unchained is what the log holds outside any chain: the requests logged
@@ -102,7 +106,10 @@ type Problem struct {
 	// RequestID is the request row concerned; zero when there is none
 	// left to name.
 	RequestID int64
-	Detail    string
+	// TraceID is that request's trace, when it has one: the way to what
+	// the server did when it logged the row.
+	TraceID string
+	Detail  string
 }
 
 func (p Problem) String() string {
@@ -112,6 +119,9 @@ func (p Problem) String() string {
 	}
 	if p.RequestID != 0 {
 		where += fmt.Sprintf(", request %d", p.RequestID)
+	}
+	if p.TraceID != "" {
+		where += ", trace " + p.TraceID
 	}
 	return fmt.Sprintf("%s (%s): %s", p.Kind, where, p.Detail)
 }
@@ -385,15 +395,15 @@ func (w *walker) entry(cw *chainWalk, s *Stored) {
 	c := cw.chain.ID
 	switch {
 	case s.Seq > cw.chain.HeadSeq:
-		w.report.add(Problem{Kind: Inserted, Chain: c, Seq: s.Seq, RequestID: s.RequestID,
+		w.report.add(Problem{Kind: Inserted, Chain: c, Seq: s.Seq, RequestID: s.RequestID, TraceID: s.TraceID,
 			Detail: fmt.Sprintf("beyond the chain's head (%d)", cw.chain.HeadSeq)})
 		return
 	case s.Seq <= cw.seq:
-		w.report.add(Problem{Kind: Inserted, Chain: c, Seq: s.Seq, RequestID: s.RequestID,
+		w.report.add(Problem{Kind: Inserted, Chain: c, Seq: s.Seq, RequestID: s.RequestID, TraceID: s.TraceID,
 			Detail: "its place in the chain is already taken, or was pruned"})
 		return
 	case s.Seq > cw.seq+1:
-		w.report.add(Problem{Kind: Deleted, Chain: c, Seq: cw.seq + 1, RequestID: s.RequestID,
+		w.report.add(Problem{Kind: Deleted, Chain: c, Seq: cw.seq + 1, RequestID: s.RequestID, TraceID: s.TraceID,
 			Detail: fmt.Sprintf("entries %d to %d are missing before this request", cw.seq+1, s.Seq-1)})
 		w.resync(cw, s)
 		return
@@ -402,13 +412,13 @@ func (w *walker) entry(cw *chainWalk, s *Stored) {
 	link := w.chainer.Next(cw.hash, &s.Entry)
 	switch {
 	case !s.HasResponse:
-		w.report.add(Problem{Kind: Deleted, Chain: c, Seq: s.Seq, RequestID: s.RequestID,
+		w.report.add(Problem{Kind: Deleted, Chain: c, Seq: s.Seq, RequestID: s.RequestID, TraceID: s.TraceID,
 			Detail: "its response is missing"})
 	case !bytes.Equal(link[:], s.Hash):
-		w.report.add(Problem{Kind: Changed, Chain: c, Seq: s.Seq, RequestID: s.RequestID,
+		w.report.add(Problem{Kind: Changed, Chain: c, Seq: s.Seq, RequestID: s.RequestID, TraceID: s.TraceID,
 			Detail: "its request or response is not what was logged"})
 	case s.RequestID <= cw.lastRequest || s.ResponseID <= cw.lastResponse:
-		w.report.add(Problem{Kind: Changed, Chain: c, Seq: s.Seq, RequestID: s.RequestID,
+		w.report.add(Problem{Kind: Changed, Chain: c, Seq: s.Seq, RequestID: s.RequestID, TraceID: s.TraceID,
 			Detail: "its request or response id was changed (ids grow along a chain)"})
 	}
 	w.resync(cw, s)

@@ -124,6 +124,10 @@ const (
 	ErrorCodesKey = "error_codes"
 )
 
+// traceIDKey is the access log's attribute holding the id of the request's
+// trace, when it is traced and sampled (Trace).
+const traceIDKey = "trace_id"
+
 // RequestSummary is what the access log records of a request, for the
 // observers it tells.
 type RequestSummary struct {
@@ -233,6 +237,11 @@ func AccessLog(logger *slog.Logger, observers ...RequestObserver) Middleware {
 			if client, ok := auth.ClientAddrFrom(r.Context()); ok {
 				// Put there by ClientAddr, which runs first.
 				attrs = append(attrs, slog.String("client", client.String()))
+			}
+			if traceID, ok := sampledTraceID(r); ok {
+				// Put there by Trace, which runs before: the line leads to
+				// the request's trace.
+				attrs = append(attrs, slog.String(traceIDKey, traceID))
 			}
 			annotated := len(attrs)
 			notes.mu.Lock()

@@ -16,6 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/mlapi/mlapi/internal/apperr"
 	"github.com/mlapi/mlapi/internal/model"
 	"github.com/mlapi/mlapi/internal/paging"
@@ -49,10 +52,23 @@ type Service struct {
 	// sortedFeatures are features sorted by name, as encodeReceived wants
 	// them; never modified.
 	sortedFeatures []string
+	// tracer traces the model's evaluations; nil when tracing is off.
+	tracer trace.Tracer
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithTracing traces each evaluation of the model with tp: a span, in the
+// caller's trace, from the input's validation to the model's answer. The
+// log's write has a span of its own beside it (the store's). Spans name the
+// model's version and the outcome, never the input or the answer.
+func WithTracing(tp trace.TracerProvider) Option {
+	return func(s *Service) { s.tracer = tp.Tracer("github.com/mlapi/mlapi/internal/prediction") }
 }
 
 // NewService returns a Service answering with m and logging to log.
-func NewService(m Model, log Log) *Service {
+func NewService(m Model, log Log, opts ...Option) *Service {
 	info := m.Info()
 	features := make([]string, len(info.Features))
 	for i, f := range info.Features {
@@ -60,7 +76,30 @@ func NewService(m Model, log Log) *Service {
 	}
 	sorted := slices.Clone(features)
 	slices.Sort(sorted)
-	return &Service{model: m, log: log, version: info.Version, features: features, sortedFeatures: sorted}
+	s := &Service{model: m, log: log, version: info.Version, features: features, sortedFeatures: sorted}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// startEvaluation starts the span of an evaluation, nil when tracing is
+// off (so that off costs nothing, not even a no-op span's attributes).
+func (s *Service) startEvaluation(ctx context.Context) trace.Span {
+	if s.tracer == nil {
+		return nil
+	}
+	_, span := s.tracer.Start(ctx, "model.evaluate", trace.WithAttributes(attribute.String("mlapi.model.version", s.version)))
+	return span
+}
+
+// endEvaluation ends span, if any, with the evaluation's outcome.
+func endEvaluation(span trace.Span, status store.Status) {
+	if span == nil {
+		return
+	}
+	span.SetAttributes(attribute.String("mlapi.prediction.status", string(status)))
+	span.End()
 }
 
 // Result is a logged prediction. The explanation is computed on first use
@@ -122,8 +161,10 @@ func (s *Service) Predict(ctx context.Context, userID int64, input map[string]an
 func (s *Service) PredictReceived(ctx context.Context, userID int64, input, received map[string]any) (*Result, error) {
 	names := s.features
 	logged := encodeReceived(received, s.sortedFeatures)
+	span := s.startEvaluation(ctx)
 	features, validationErr := s.model.Validate(input)
 	if validationErr != nil {
+		endEvaluation(span, store.StatusInvalidInput)
 		var verr *model.ValidationError
 		if !errors.As(validationErr, &verr) {
 			return nil, validationErr
@@ -131,6 +172,7 @@ func (s *Service) PredictReceived(ctx context.Context, userID int64, input, rece
 		return nil, s.logRefusal(ctx, userID, logged, verr)
 	}
 	p := s.model.Predict(features)
+	endEvaluation(span, store.StatusOK)
 	prob := float64(p.Probability)
 	label := p.Label
 	output, err := json.Marshal(seedOutputOf(p.Probability, p.Label))

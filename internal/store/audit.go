@@ -194,6 +194,7 @@ type auditEntryRow struct {
 	ModelVersion *string   `bun:"model_version"`
 	Status       *string   `bun:"status"`
 	ErrorCode    *string   `bun:"error_code"`
+	TraceID      *string   `bun:"trace_id"`
 }
 
 // Entries reads a page of a chain by requests_audit_chain_seq_idx: the
@@ -209,7 +210,7 @@ func (s auditSnapshot) Entries(ctx context.Context, chain, seq int64, span int, 
 		return buf, err
 	}
 	var rows []auditEntryRow
-	err = s.tx.NewRaw(`SELECT q.id AS request_id, q.user_id, q.input, q.created_datetime, q.audit_seq, q.audit_hash,
+	err = s.tx.NewRaw(`SELECT q.id AS request_id, q.user_id, q.input, q.created_datetime, q.audit_seq, q.audit_hash, q.trace_id,
 		s.id AS response_id, s.output, s.yhat_prob, s.yhat, s.model_version, s.status, s.error_code
 	FROM requests AS q LEFT JOIN responses AS s ON s.request_id = q.id
 	WHERE q.audit_chain = ? AND q.audit_seq >= ? AND q.audit_seq < ?
@@ -224,6 +225,9 @@ func (s auditSnapshot) Entries(ctx context.Context, chain, seq int64, span int, 
 				HasResponse: r.ResponseID != nil, Output: r.Output, YhatProb: r.YhatProb, Yhat: r.Yhat, ErrorCode: r.ErrorCode,
 			},
 			RequestID: r.RequestID, Hash: r.Hash,
+		}
+		if r.TraceID != nil {
+			st.TraceID = *r.TraceID
 		}
 		if r.ResponseID != nil {
 			st.ResponseID, st.ModelVersion, st.Status = *r.ResponseID, *r.ModelVersion, *r.Status

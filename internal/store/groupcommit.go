@@ -8,6 +8,9 @@ import (
 	"sync"
 	"time"
 
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/mlapi/mlapi/internal/apperr"
 )
 
@@ -55,6 +58,12 @@ type logItem struct {
 	createdAt time.Time
 	// deadline is the caller's, zero without one.
 	deadline time.Time
+	// traceID is the caller's sampled trace, stored with the request; nil
+	// when untraced.
+	traceID *string
+	// span is the caller's span of the write (DB.logTraced), nil when
+	// tracing is off.
+	span trace.Span
 
 	// result is set by the writer before it closes done.
 	result logResult
@@ -246,6 +255,11 @@ func (w *logWriter) writeOnce(items []*logItem) (err error) {
 			err = fmt.Errorf("write %d predictions: panic: %v", len(items), r)
 		}
 	}()
+	for _, it := range items {
+		if it.span != nil {
+			it.span.AddEvent("write", trace.WithAttributes(semconv.DBOperationBatchSize(len(items))))
+		}
+	}
 	results, err := w.write(ctx, items)
 	if err != nil {
 		return err

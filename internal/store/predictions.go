@@ -15,6 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mlapi/mlapi/internal/audit"
 )
@@ -23,7 +27,8 @@ import (
 // of those accepted, in one statement: one round trip and one commit for
 // the whole batch, and no transaction to hold open. The batch comes as
 // parallel arrays, one a column ($10 and $11 are a TokenCheck's generation
-// and jti, NULL without one; $12 each prediction's audit hash), so the text
+// and jti, NULL without one; $12 each prediction's audit hash; $17 its
+// trace id, NULL when untraced), so the text
 // is the same for any batch size. A prediction is accepted when its user
 // exists and is enabled and, with a TokenCheck, when the token's
 // generation is the user's and its jti is not revoked.
@@ -46,9 +51,9 @@ const logPredictionsPostgres = `
 WITH accepted AS MATERIALIZED (
 	SELECT item.*, nextval('requests_id_seq') AS request_id, nextval('responses_id_seq') AS response_id
 	FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::double precision[],
-			$6::smallint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bytea[])
+			$6::smallint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bytea[], $17::text[])
 		WITH ORDINALITY AS item(user_id, input, created, output, yhat_prob,
-			yhat, model_version, status, error_code, generation, jti, audit_hash, ord)
+			yhat, model_version, status, error_code, generation, jti, audit_hash, trace_id, ord)
 	JOIN users AS u ON u.id = item.user_id AND u.enabled
 		AND (item.generation IS NULL OR u.token_generation = item.generation)
 	WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = item.jti)
@@ -58,8 +63,8 @@ WITH accepted AS MATERIALIZED (
 	WHERE id = $13::bigint AND head_seq = $14::bigint AND (SELECT count(*) FROM accepted) = $15::bigint
 	RETURNING id
 ), rq AS (
-	INSERT INTO requests (id, user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash)
-	SELECT request_id, user_id, input::json, created, created, $13::bigint, $14::bigint + ord, audit_hash
+	INSERT INTO requests (id, user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash, trace_id)
+	SELECT request_id, user_id, input::json, created, created, $13::bigint, $14::bigint + ord, audit_hash, trace_id
 	FROM accepted WHERE EXISTS (SELECT 1 FROM head)
 	RETURNING id
 ), rs AS (
@@ -76,10 +81,15 @@ SELECT a.ord, rs.request_id, rs.id FROM accepted AS a LEFT JOIN rs ON rs.id = a.
 // take two statements, and a batch one transaction.
 const (
 	// SQLite's own numbered parameters (from ?1): these are prepared once
-	// and bound by the driver, not formatted by bun.
-	logRequestSQLite = `
-INSERT INTO requests (user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash)
-SELECT id, ?2, ?3, ?3, ?6, ?7, ?8 FROM users WHERE id = ?1 AND enabled
+	// and bound by the driver, not formatted by bun. A request is written
+	// with its trace id (?9) or without one: one more parameter, even
+	// NULL, costs every untraced prediction an allocation in the driver.
+	logRequestSQLite       = logRequestSQLiteHead + "NULL" + logRequestSQLiteTail
+	logTracedRequestSQLite = logRequestSQLiteHead + "?9" + logRequestSQLiteTail
+	logRequestSQLiteHead   = `
+INSERT INTO requests (user_id, input, created_datetime, updated_datetime, audit_chain, audit_seq, audit_hash, trace_id)
+SELECT id, ?2, ?3, ?3, ?6, ?7, ?8, `
+	logRequestSQLiteTail = ` FROM users WHERE id = ?1 AND enabled
 	AND (?4 IS NULL OR token_generation = ?4)
 	AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?5)
 RETURNING id`
@@ -114,13 +124,53 @@ func (db *DB) LogPrediction(ctx context.Context, p PredictionLog) (LoggedPredict
 	if err := ctx.Err(); err != nil {
 		return LoggedPrediction{}, classify(fmt.Errorf("log prediction: %w", err))
 	}
-	logged, err := db.logs.log(ctx, it)
+	var logged LoggedPrediction
+	var err error
+	if db.tracer == nil {
+		it.traceID = sampledTraceID(ctx)
+		logged, err = db.logs.log(ctx, it)
+	} else {
+		logged, err = db.logTraced(ctx, it)
+	}
 	if err != nil && db.replica != nil {
 		// The write may have committed all the same (a written one was
 		// noted by writeLogsPostgres).
 		db.replica.note(p.UserID, 0)
 	}
 	return logged, err
+}
+
+// sampledTraceID is the id of ctx's trace, to store with the request, when
+// it is sampled: an unsampled trace is recorded nowhere, and its id would
+// lead nowhere.
+func sampledTraceID(ctx context.Context) *string {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsSampled() {
+		return nil
+	}
+	id := sc.TraceID().String()
+	return &id
+}
+
+// logTraced is logs.log in a span of the caller's own. A write carries
+// several callers' predictions, and each caller's span covers its wait and
+// the write that took its prediction (an event marks when that write
+// began), so that every trace holds its prediction's write whole, under the
+// operation that asked for it. One span for the batch, linked to its
+// callers, would sit in a trace of its own, which few trace viewers lead
+// to from the request's.
+func (db *DB) logTraced(ctx context.Context, it *logItem) (LoggedPrediction, error) {
+	ctx, span := db.tracer.Start(ctx, "log prediction", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(db.traceSystem, semconv.DBCollectionName("requests")))
+	defer span.End()
+	it.span, it.traceID = span, sampledTraceID(ctx)
+	logged, err := db.logs.log(ctx, it)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return logged, err
+	}
+	span.SetAttributes(attribute.Int64("mlapi.request_id", logged.RequestID))
+	return logged, nil
 }
 
 // writeLogsPostgres is the writeLogsFunc of PostgreSQL.
@@ -177,7 +227,10 @@ func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pendi
 		yhats                = make([]*int, n)
 		versions, statuses   = make([]string, n), make([]string, n)
 		errorCodes, tokenIDs = make([]*string, n), make([]*string, n)
-		hashes, links        = make([][]byte, n), make([]byte, n*audit.HashSize)
+		// traceIDs stays nil, a NULL array, while no item is traced:
+		// unnest pads it with NULLs.
+		traceIDs      []*string
+		hashes, links = make([][]byte, n), make([]byte, n*audit.HashSize)
 	)
 	head := chain.head
 	for i, k := range pending {
@@ -186,6 +239,12 @@ func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pendi
 		userIDs[i], inputs[i], created[i], outputs[i] = p.UserID, string(p.Input), it.createdAt, string(p.Output)
 		probs[i], yhats[i], versions[i], statuses[i], errorCodes[i] = p.YhatProb, p.Yhat, p.ModelVersion, string(p.Status), p.ErrorCode
 		generations[i], tokenIDs[i] = it.generation, it.tokenID
+		if it.traceID != nil {
+			if traceIDs == nil {
+				traceIDs = make([]*string, n)
+			}
+			traceIDs[i] = it.traceID
+		}
 		head = chain.link(head, chain.seq+int64(i)+1, p, it.createdAt)
 		hashes[i] = links[i*audit.HashSize : (i+1)*audit.HashSize]
 		copy(hashes[i], head[:])
@@ -195,7 +254,7 @@ func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pendi
 	// planning it afresh for every batch cost more than running it.
 	rows, err := db.rw.DB.QueryContext(ctx, logPredictionsPostgres, pgx.QueryExecModeCacheStatement,
 		userIDs, inputs, created, outputs, probs, yhats, versions, statuses, errorCodes, generations, tokenIDs,
-		hashes, chain.id, chain.seq, int64(n), head[:])
+		hashes, chain.id, chain.seq, int64(n), head[:], traceIDs)
 	if err != nil {
 		return nil, false, err
 	}
@@ -212,7 +271,8 @@ func (db *DB) writeLogsPostgresOnce(ctx context.Context, items []*logItem, pendi
 		}
 		accepted = append(accepted, pending[ord-1])
 		if requestID != nil && responseID != nil {
-			logged = append(logged, LoggedPrediction{RequestID: *requestID, ResponseID: *responseID, CreatedAt: items[pending[ord-1]].createdAt})
+			it := items[pending[ord-1]]
+			logged = append(logged, LoggedPrediction{RequestID: *requestID, ResponseID: *responseID, CreatedAt: it.createdAt, TraceID: it.traceID})
 		}
 	}
 	// The statement's end, its commit included, shows here: until then
@@ -262,14 +322,25 @@ func (db *DB) writeLogsSQLiteOnce(ctx context.Context, items []*logItem) ([]logR
 	seq, head := chain.seq, chain.head
 	err = db.rw.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		request, response := tx.StmtContext(ctx, stmts.request), tx.StmtContext(ctx, stmts.response)
+		// Only when a traced prediction needs it.
+		var tracedRequest *sql.Stmt
 		for i, it := range items {
 			p := &it.p
-			logged := LoggedPrediction{CreatedAt: it.createdAt}
+			logged := LoggedPrediction{CreatedAt: it.createdAt, TraceID: it.traceID}
 			created := db.sqliteTime(it.createdAt)
 			link := chain.link(head, seq+1, p, it.createdAt)
-			err := request.QueryRowContext(ctx,
-				p.UserID, string(p.Input), created, it.generation, it.tokenID, chain.id, seq+1, link[:],
-			).Scan(&logged.RequestID)
+			var row *sql.Row
+			if it.traceID == nil {
+				row = request.QueryRowContext(ctx,
+					p.UserID, string(p.Input), created, it.generation, it.tokenID, chain.id, seq+1, link[:])
+			} else {
+				if tracedRequest == nil {
+					tracedRequest = tx.StmtContext(ctx, stmts.tracedRequest)
+				}
+				row = tracedRequest.QueryRowContext(ctx,
+					p.UserID, string(p.Input), created, it.generation, it.tokenID, chain.id, seq+1, link[:], *it.traceID)
+			}
+			err := row.Scan(&logged.RequestID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -305,12 +376,13 @@ func (db *DB) writeLogsSQLiteOnce(ctx context.Context, items []*logItem) ([]logR
 	return results, nil
 }
 
-// sqliteStatements are the SQLite log's two INSERTs, prepared once on the
-// write pool: SQLite compiles a statement, with the triggers it fires (the
-// history's rollups), at every prepare, which cost more than the writes.
+// sqliteStatements are the SQLite log's INSERTs and head update, prepared
+// once on the write pool: SQLite compiles a statement, with the triggers it
+// fires (the history's rollups), at every prepare, which cost more than the
+// writes.
 type sqliteStatements struct {
-	mu                      sync.Mutex
-	request, response, head *sql.Stmt
+	mu                                     sync.Mutex
+	request, tracedRequest, response, head *sql.Stmt
 }
 
 func (db *DB) sqliteLogStatements(ctx context.Context) (*sqliteStatements, error) {
@@ -320,23 +392,36 @@ func (db *DB) sqliteLogStatements(ctx context.Context) (*sqliteStatements, error
 	if s.request != nil {
 		return s, nil
 	}
-	request, err := db.rw.DB.PrepareContext(ctx, logRequestSQLite)
-	if err != nil {
-		return nil, fmt.Errorf("prepare the log's request insert: %w", err)
+	prepared := sqliteStatements{}
+	for _, st := range []struct {
+		stmt       **sql.Stmt
+		text, what string
+	}{
+		{&prepared.request, logRequestSQLite, "the log's request insert"},
+		{&prepared.tracedRequest, logTracedRequestSQLite, "the log's traced request insert"},
+		{&prepared.response, logResponseSQLite, "the log's response insert"},
+		{&prepared.head, moveHeadSQLite, "the audit chain's head update"},
+	} {
+		stmt, err := db.rw.DB.PrepareContext(ctx, st.text)
+		if err != nil {
+			prepared.close()
+			return nil, fmt.Errorf("prepare %s: %w", st.what, err)
+		}
+		*st.stmt = stmt
 	}
-	response, err := db.rw.DB.PrepareContext(ctx, logResponseSQLite)
-	if err != nil {
-		request.Close()
-		return nil, fmt.Errorf("prepare the log's response insert: %w", err)
-	}
-	head, err := db.rw.DB.PrepareContext(ctx, moveHeadSQLite)
-	if err != nil {
-		request.Close()
-		response.Close()
-		return nil, fmt.Errorf("prepare the audit chain's head update: %w", err)
-	}
-	s.request, s.response, s.head = request, response, head
+	s.request, s.tracedRequest, s.response, s.head = prepared.request, prepared.tracedRequest, prepared.response, prepared.head
 	return s, nil
+}
+
+// close closes the statements prepared.
+func (s *sqliteStatements) close() error {
+	var err error
+	for _, stmt := range []*sql.Stmt{s.request, s.tracedRequest, s.response, s.head} {
+		if stmt != nil {
+			err = errors.Join(err, stmt.Close())
+		}
+	}
+	return err
 }
 
 // sqliteTime is t as bun writes times to SQLite (its dialect's literal,

@@ -102,6 +102,9 @@ type Request struct {
 	Input     json.RawMessage `bun:"input"`
 	CreatedAt time.Time       `bun:"created_datetime"`
 	UpdatedAt time.Time       `bun:"updated_datetime"`
+	// TraceID is the OpenTelemetry trace the request was served in, in 32
+	// hex digits; nil when it was not traced (or not sampled).
+	TraceID *string `bun:"trace_id"`
 
 	Response *Response `bun:"rel:has-one,join:id=request_id"`
 	// Outcome is loaded only by queries that ask for it
@@ -198,6 +201,8 @@ type LoggedPrediction struct {
 	RequestID  int64
 	ResponseID int64
 	CreatedAt  time.Time
+	// TraceID is the trace stored with the request, nil when none was.
+	TraceID *string
 }
 
 // Logged returns the rows LogPrediction wrote for p, as Request would read
@@ -205,7 +210,7 @@ type LoggedPrediction struct {
 func (p PredictionLog) Logged(l LoggedPrediction) Request {
 	created := l.CreatedAt.UTC()
 	return Request{
-		ID: l.RequestID, UserID: p.UserID, Input: p.Input, CreatedAt: created, UpdatedAt: created,
+		ID: l.RequestID, UserID: p.UserID, Input: p.Input, CreatedAt: created, UpdatedAt: created, TraceID: l.TraceID,
 		Response: &Response{
 			ID: l.ResponseID, RequestID: l.RequestID, Output: p.Output, YhatProb: p.YhatProb, Yhat: p.Yhat,
 			ModelVersion: p.ModelVersion, Status: p.Status, ErrorCode: p.ErrorCode, CreatedAt: created, UpdatedAt: created,

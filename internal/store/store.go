@@ -25,6 +25,9 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	// The pure-Go SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
@@ -73,6 +76,10 @@ type Options struct {
 	// Reads, when set and with a ReadURL, hears where each routed read
 	// went.
 	Reads ReadObserver
+	// Traces, when set, traces the prediction log's writes: a span for each
+	// prediction logged, in its caller's trace. Nil: no spans, and nothing
+	// spent on them.
+	Traces trace.TracerProvider
 }
 
 // LogWriteObserver is told of every write of the prediction log (one
@@ -94,6 +101,10 @@ type DB struct {
 	dialect string
 	// logs writes the prediction log, concurrent predictions together.
 	logs *logWriter
+	// tracer traces the log's writes, nil when tracing is off;
+	// traceSystem names the database in its spans.
+	tracer      trace.Tracer
+	traceSystem attribute.KeyValue
 	// sqliteLog holds the SQLite log's prepared statements.
 	sqliteLog sqliteStatements
 	// pgConfig opens connections outside the pool, for PostgreSQL only.
@@ -198,6 +209,7 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 	}
 	db := &DB{rw: bdb, ro: bdb, dialect: Postgres, pgConfig: config, audit: newAuditChain(auditKey(opts))}
 	db.logs = newLogWriter(db.chained(db.writeLogsPostgres), opts.LogWrites)
+	db.traceWith(opts.Traces, semconv.DBSystemNamePostgreSQL)
 	if opts.ReadURL != "" {
 		if db.replica, err = openReplica(db, opts); err != nil {
 			return nil, errors.Join(err, db.Close())
@@ -281,10 +293,19 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db := &DB{rw: writer, ro: reader, dialect: SQLite, audit: newAuditChain(auditKey(opts))}
 	db.logs = newLogWriter(db.chained(db.writeLogsSQLite), opts.LogWrites)
+	db.traceWith(opts.Traces, semconv.DBSystemNameSQLite)
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	return db, nil
+}
+
+// traceWith traces the log's writes with tp, if set, naming the database
+// system in their spans.
+func (db *DB) traceWith(tp trace.TracerProvider, system attribute.KeyValue) {
+	if tp != nil {
+		db.tracer, db.traceSystem = tp.Tracer("github.com/mlapi/mlapi/internal/store"), system
+	}
 }
 
 // auditKey is opts's audit key, the empty one when none is set.
@@ -373,12 +394,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // before the connections close.
 func (db *DB) Close() error {
 	db.logs.close()
-	var err error
-	for _, stmt := range []*sql.Stmt{db.sqliteLog.request, db.sqliteLog.response, db.sqliteLog.head} {
-		if stmt != nil {
-			err = errors.Join(err, stmt.Close())
-		}
-	}
+	err := db.sqliteLog.close()
 	if db.ro != db.rw {
 		err = db.ro.Close()
 	}

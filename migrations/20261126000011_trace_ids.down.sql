@@ -1,0 +1,2 @@
+-- Drops the column with its CHECK, on both databases.
+ALTER TABLE requests DROP COLUMN trace_id;
