@@ -29,20 +29,18 @@ const (
 // about a hundred bytes.
 const maxAnswer = 1 << 20
 
-// client speaks GraphQL over HTTP to one endpoint.
+// client speaks GraphQL over HTTP to one endpoint, through net/http.
 type client struct {
 	http *http.Client
 	url  string
 }
 
-// newClient keeps up to conns keep-alive HTTP/1.1 connections to the
-// endpoint, one per goroutine sending requests back to back.
-func newClient(url string, conns int, timeout time.Duration) *client {
+// newClient speaks to the endpoint for the run's set-up and its final
+// count; the predictions go on connections of their own (predictConn).
+func newClient(url string, timeout time.Duration) *client {
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxConnsPerHost:     conns,
-		MaxIdleConnsPerHost: conns,
-		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 		Protocols:           new(http.Protocols),
@@ -177,26 +175,6 @@ const (
 type outcome struct {
 	kind, detail string
 	logged       logged
-}
-
-// predict sends one predict request and checks its answer; buf is the
-// calling goroutine's buffer for the answer.
-func (c *client) predict(ctx context.Context, token string, body []byte, want string, buf *bytes.Buffer) outcome {
-	req, err := c.newRequest(ctx, token, body)
-	if err != nil {
-		return outcome{kind: "request", detail: err.Error(), logged: notLogged}
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return transportOutcome(err)
-	}
-	buf.Reset()
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
-	resp.Body.Close()
-	if err != nil {
-		return transportOutcome(err)
-	}
-	return checkAnswer(resp.StatusCode, buf.Bytes(), want)
 }
 
 // transportOutcome classifies a request that got no answer. Only a

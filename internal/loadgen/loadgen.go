@@ -125,7 +125,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newClient(cfg.URL, cfg.Connections, cfg.Timeout)
+	c := newClient(cfg.URL, cfg.Timeout)
 	defer c.close()
 
 	username, password := cfg.Username, cfg.Password
@@ -146,18 +146,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	warmEnd := start.Add(cfg.Warmup)
 	end := warmEnd.Add(cfg.Duration)
+	conns := make([]*predictConn, cfg.Connections)
+	for i := range conns {
+		if conns[i], err = newPredictConn(cfg.URL, token, body, cfg.Timeout); err != nil {
+			return nil, err
+		}
+	}
 	tallies := make([]tally, cfg.Connections)
 	var wg sync.WaitGroup
 	for i := range tallies {
 		wg.Go(func() {
-			t := &tallies[i]
+			t, conn := &tallies[i], conns[i]
+			defer conn.close()
 			var buf bytes.Buffer
 			for ctx.Err() == nil {
 				sent := time.Now()
 				if !sent.Before(end) {
 					return
 				}
-				o := c.predict(ctx, token, body, want, &buf)
+				o := conn.predict(ctx, want, &buf)
 				t.add(o, sent, time.Now(), warmEnd, end)
 			}
 		})
