@@ -2,8 +2,8 @@
 # Benchmarks predict end to end, side by side with the database alone, in one run on this machine:
 #
 #   1. pgbench sending the statement a prediction sends to PostgreSQL (logPredictionsPostgres of
-#      internal/store/predictions.go, as it was before the audit chain, in scripts/bench-predict.sql),
-#      each a batch of one prediction with the values the server writes;
+#      internal/store/predictions.go, in scripts/bench-predict.sql), each a batch of one
+#      prediction with the values the server writes, appended to an audit chain of its own;
 #   2. mlapi bench against the server on PostgreSQL;
 #   3. mlapi bench against the server on its default embedded SQLite, in a temporary directory;
 #
@@ -55,7 +55,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mlapi-bench.XXXXXX")
 bin=$work/mlapi
 server_pid=
 db_created=
-pgbench_note=
 
 psql_admin() { psql "$PG_URL" -v ON_ERROR_STOP=1 -qAtX "$@"; }
 
@@ -191,11 +190,10 @@ run_pgbench() {
 	IFS='|' read -r output prob yhat version < <(q "SELECT output::text, yhat_prob, yhat, model_version FROM responses WHERE status = 'ok' ORDER BY id LIMIT 1")
 	[[ -n $uid && -n $input && -n $version ]] || die "the PostgreSQL run left no row to copy"
 
-	# scripts/bench-predict.sql is the logging statement as it was before the audit log: the
-	# statement the server sends now also hashes each prediction into its writer's chain and
-	# moves the chain's head, which needs the previous hash, so pgbench cannot replay it. pgbench
-	# therefore does less work per prediction than the server's statement does.
-	pgbench_note="pgbench ran scripts/bench-predict.sql: the logging statement without the audit chain's hashes and head update (each needs the previous hash, which pgbench cannot compute), so less work than mlapi's."
+	# pgbench appends to an audit chain of its own, as each server process does to its own.
+	local chain hash
+	chain=$(q "INSERT INTO audit_chains (key_id, started_datetime) VALUES ('pgbench', now()) RETURNING id")
+	hash=$(openssl rand -hex 32)
 
 	# element is TEXT as the one element of an array literal.
 	element() {
@@ -205,7 +203,8 @@ run_pgbench() {
 	local args=(-n -M prepared -f "$root/scripts/bench-predict.sql" -c "$CLIENTS" -j "$((CLIENTS < $(nproc) ? CLIENTS : $(nproc)))"
 		-D user_ids="{$uid}" -D generations="{$gen}" -D jtis="$(element "$(openssl rand -hex 13)")"
 		-D inputs="$(element "$input")" -D outputs="$(element "$output")" -D probs="{$prob}" -D yhats="{$yhat}"
-		-D versions="$(element "$version")" -D statuses="{ok}" -D error_codes="{NULL}")
+		-D versions="$(element "$version")" -D statuses="{ok}" -D error_codes="{NULL}"
+		-D hashes="{\\\\x$hash}" -D chain="$chain" -D head="\\x$hash")
 	if ((warmup_s > 0)); then
 		pgbench "${args[@]}" -T "$warmup_s" "$url" >/dev/null 2>&1
 	fi
@@ -275,8 +274,7 @@ clients="$CLIENTS client$( ((CLIENTS == 1)) || echo s)"
 cat <<EOF
 
 $(date -u +%Y-%m-%d), $(nproc) CPUs ($cpu), $mem GiB of memory; $clients for $DURATION after a $WARMUP warm-up;
-PostgreSQL $pg_version on the same machine, $(go version | cut -d' ' -f3); load average before the runs $load.${pgbench_note:+
-$pgbench_note}
+PostgreSQL $pg_version on the same machine, $(go version | cut -d' ' -f3); load average before the runs $load.
 
 | run, $clients | requests/s | vs pgbench | p50 | p99 | server CPU per request | server RSS idle / peak / after |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
