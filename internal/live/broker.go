@@ -17,6 +17,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mlapi/mlapi/internal/apperr"
@@ -102,9 +103,11 @@ type Broker struct {
 	opts Options
 	bus  bus
 
-	mu     sync.Mutex
-	subs   map[int64]map[*Subscription]struct{}
-	total  int
+	mu   sync.Mutex
+	subs map[int64]map[*Subscription]struct{}
+	// total counts the open subscriptions; changed under mu, read without
+	// it by wanted.
+	total  atomic.Int64
 	closed bool
 }
 
@@ -134,7 +137,7 @@ func (b *Broker) Subscribe(userID int64) (*Subscription, error) {
 		return nil, ErrClosed
 	case len(b.subs[userID]) >= b.opts.MaxPerUser:
 		return nil, apperr.New(apperr.TooManyRequests, "too many subscriptions open for this user: close one first")
-	case b.total >= b.opts.MaxTotal:
+	case b.total.Load() >= int64(b.opts.MaxTotal):
 		return nil, apperr.New(apperr.TooManyRequests, "the server holds as many subscriptions as it can: try again later")
 	}
 	ch := make(chan Event, b.opts.Buffer)
@@ -143,7 +146,7 @@ func (b *Broker) Subscribe(userID int64) (*Subscription, error) {
 		b.subs[userID] = map[*Subscription]struct{}{}
 	}
 	b.subs[userID][s] = struct{}{}
-	b.total++
+	b.total.Add(1)
 	return s, nil
 }
 
@@ -167,6 +170,16 @@ func (b *Broker) publishLogged(ctx context.Context, e Event) {
 // deliver hands e to this process's subscriptions of its user. A
 // subscription whose buffer is full is ended: its client reads the history
 // to catch up, and the others are not held up.
+// wanted reports whether an event from another process may matter here:
+// some subscription is open, or the Logged hook listens. Every logged
+// request is announced to every process, and one with no subscriber need
+// not even read what the announcement says. A subscription opened as an
+// announcement is dropped missed that event, as it would have a moment
+// sooner.
+func (b *Broker) wanted() bool {
+	return b.opts.Logged != nil || b.total.Load() > 0
+}
+
 func (b *Broker) deliver(e Event) {
 	if e.Kind == RequestLogged && b.opts.Logged != nil {
 		b.opts.Logged(e.UserID)
@@ -187,7 +200,7 @@ func (b *Broker) deliver(e Event) {
 func (b *Broker) Open(userID int64) (user, total int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.subs[userID]), b.total
+	return len(b.subs[userID]), int(b.total.Load())
 }
 
 // Close ends every subscription and refuses new ones; a server calls it
@@ -218,7 +231,7 @@ func (b *Broker) removeLocked(s *Subscription) {
 	if len(subs) == 0 {
 		delete(b.subs, s.userID)
 	}
-	b.total--
+	b.total.Add(-1)
 	close(s.ch)
 }
 

@@ -212,6 +212,9 @@ func receive(ctx context.Context, b *Broker, conn *pgx.Conn) error {
 		if err != nil {
 			return err
 		}
+		if !b.wanted() {
+			continue
+		}
 		var e Event
 		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil || e.UserID == 0 {
 			b.opts.Logger.Warn("live: notification ignored: not an event", "channel", n.Channel)
