@@ -80,7 +80,7 @@ func TestExportIsTheFilteredHistory(t *testing.T) {
 				for _, r := range records[1:] {
 					id, _ := strconv.ParseInt(r[0], 10, 64)
 					got = append(got, id)
-					if r[2] == "ok" && (r[3] == "" || r[4] == "" || r[8] == "" || r[6] != "") {
+					if r[2] == "ok" && (r[3] == "" || r[4] == "" || r[9] == "" || r[6] != "" || r[8] != "") {
 						t.Errorf("csv row %v: a prediction without its figures or input", r)
 					}
 					if r[2] == "invalid_input" && (r[3] != "" || r[6] != "BAD_USER_INPUT") {

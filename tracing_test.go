@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -20,6 +22,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mlapi/mlapi/internal/export"
 	"github.com/mlapi/mlapi/internal/store"
 	"github.com/mlapi/mlapi/internal/store/storetest"
 )
@@ -151,8 +154,36 @@ func TestTracingPredict(t *testing.T) {
 		}
 		_, first, _ := traceparent(0, true)
 		_, second, _ := traceparent(1, true)
-		if want := []string{first.String(), second.String()}; !slices.Equal(got, want) {
+		want := []string{first.String(), second.String()}
+		if !slices.Equal(got, want) {
 			t.Errorf("the history's traceIds are %v, want %v", got, want)
+		}
+
+		// So does the export, in both formats.
+		_, body := api.download(t, token, "format=ndjson&order=oldest_first")
+		got = nil
+		for line := range strings.Lines(body) {
+			var row export.Row
+			if err := json.Unmarshal([]byte(line), &row); err != nil {
+				t.Fatalf("ndjson line %q: %v", line, err)
+			}
+			got = append(got, deref(row.TraceID))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("the NDJSON export's trace_ids are %v, want %v", got, want)
+		}
+		_, body = api.download(t, token, "format=csv&order=oldest_first")
+		records, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if err != nil || len(records) == 0 {
+			t.Fatalf("csv: %v\n%s", err, body)
+		}
+		column := slices.Index(records[0], "trace_id")
+		got = nil
+		for _, r := range records[1:] {
+			got = append(got, r[column])
+		}
+		if column < 0 || !slices.Equal(got, want) {
+			t.Errorf("the CSV export's trace_ids (column %d) are %v, want %v", column, got, want)
 		}
 	})
 }

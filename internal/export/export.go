@@ -219,20 +219,23 @@ type encoder interface {
 
 // Row is one exported request, its fields named as the CSV's columns.
 type Row struct {
-	RequestID    int64           `json:"request_id"`
-	CreatedAt    time.Time       `json:"created_at"`
-	Status       store.Status    `json:"status"`
-	YhatProb     *float64        `json:"yhat_prob"`
-	Yhat         *int            `json:"yhat"`
-	ModelVersion string          `json:"model_version"`
-	ErrorCode    *string         `json:"error_code"`
-	Outcome      *bool           `json:"outcome"`
-	Input        json.RawMessage `json:"input"`
+	RequestID    int64        `json:"request_id"`
+	CreatedAt    time.Time    `json:"created_at"`
+	Status       store.Status `json:"status"`
+	YhatProb     *float64     `json:"yhat_prob"`
+	Yhat         *int         `json:"yhat"`
+	ModelVersion string       `json:"model_version"`
+	ErrorCode    *string      `json:"error_code"`
+	Outcome      *bool        `json:"outcome"`
+	// TraceID is the trace the request was served in (README: Tracing),
+	// null when it was not traced.
+	TraceID *string         `json:"trace_id"`
+	Input   json.RawMessage `json:"input"`
 }
 
 // toRow is the exported form of r.
 func toRow(r store.Request) Row {
-	row := Row{RequestID: r.ID, CreatedAt: r.CreatedAt, Input: r.Input}
+	row := Row{RequestID: r.ID, CreatedAt: r.CreatedAt, TraceID: r.TraceID, Input: r.Input}
 	if resp := r.Response; resp != nil {
 		row.Status, row.YhatProb, row.Yhat = resp.Status, resp.YhatProb, resp.Yhat
 		row.ModelVersion, row.ErrorCode = resp.ModelVersion, resp.ErrorCode
@@ -262,7 +265,7 @@ type csvEncoder struct {
 }
 
 // Columns are the CSV's first columns; the model's features follow.
-var Columns = []string{"request_id", "created_at", "status", "yhat_prob", "yhat", "model_version", "error_code", "outcome"}
+var Columns = []string{"request_id", "created_at", "status", "yhat_prob", "yhat", "model_version", "error_code", "outcome", "trace_id"}
 
 func (e *csvEncoder) header() error {
 	return e.w.Write(append(append([]string{}, Columns...), e.features...))
@@ -281,6 +284,7 @@ func (e *csvEncoder) write(r store.Request) error {
 		formatPtr(row.Yhat, strconv.Itoa), row.ModelVersion,
 		formatPtr(row.ErrorCode, func(s string) string { return s }),
 		formatPtr(row.Outcome, strconv.FormatBool),
+		formatPtr(row.TraceID, func(s string) string { return s }),
 	)
 	dec := json.NewDecoder(bytes.NewReader(r.Input))
 	dec.UseNumber()
