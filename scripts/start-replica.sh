@@ -23,6 +23,12 @@ version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 bin="/usr/lib/postgresql/$version/bin"
 log="$data.log"
 
+# One run at a time: two at once (two test runs starting together) would
+# each find the replica stopped, and one would remove the data directory
+# the other had just started a server on.
+exec 9>"${TMPDIR:-/tmp}/mlapi-start-replica.lock"
+flock 9
+
 as_postgres() {
   if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
 }
