@@ -60,7 +60,9 @@ if [ "$(primary_sql "SELECT count(*) FROM pg_hba_file_rules WHERE type = 'local'
 fi
 
 start() {
-  as_postgres "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null
+  # The server must not inherit the lock's descriptor, or it would hold
+  # the lock for as long as it runs.
+  as_postgres "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null 9>&-
 }
 
 if [ -f "$data/standby.signal" ] && [ -f "$data/postgresql.conf" ]; then
