@@ -28,107 +28,17 @@ DB_NAME=mlapi_bench
 # and never a database of the same name made by anyone else.
 DB_COMMENT='created by mlapi scripts/bench.sh'
 
-die() { echo "bench.sh: $*" >&2; exit 1; }
+BENCH_SCRIPT=bench.sh
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 
 for tool in go pgbench psql curl openssl; do
 	command -v "$tool" >/dev/null || die "$tool is missing (pgbench and psql: apt-get install postgresql-client)"
 done
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "CLIENTS=$CLIENTS: want a positive whole number"
-
-# seconds reads a duration of whole seconds, minutes or hours (30s, 2m, 1h; 30 is 30s) as pgbench
-# wants it.
-seconds() {
-	[[ $1 =~ ^([0-9]+)([smh]?)$ ]] || die "duration $1: want whole seconds, minutes or hours, like 30s or 2m"
-	local n=$((10#${BASH_REMATCH[1]}))
-	case ${BASH_REMATCH[2]} in
-	m) echo $((n * 60)) ;;
-	h) echo $((n * 3600)) ;;
-	*) echo "$n" ;;
-	esac
-}
 duration_s=$(seconds "$DURATION")
 warmup_s=$(seconds "$WARMUP")
 ((duration_s > 0)) || die "DURATION=$DURATION: want more than 0"
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/mlapi-bench.XXXXXX")
-bin=$work/mlapi
-server_pid=
-db_created=
-
-psql_admin() { psql "$PG_URL" -v ON_ERROR_STOP=1 -qAtX "$@"; }
-
-cleanup() {
-	local status=$?
-	stop_server || true
-	if [[ -n $db_created ]]; then
-		psql_admin -c "DROP DATABASE IF EXISTS $DB_NAME" || echo "bench.sh: could not drop $DB_NAME" >&2
-	fi
-	rm -rf "$work"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# bench_url is PG_URL with its database replaced by DB_NAME.
-bench_url() {
-	local url=$PG_URL query=
-	if [[ $url == *\?* ]]; then
-		query="?${url#*\?}"
-		url=${url%%\?*}
-	fi
-	if [[ ${url#*://} == */* ]]; then
-		url=${url%/*}
-	fi
-	echo "$url/$DB_NAME$query"
-}
-
-# start_server DIR [VAR=VALUE...] runs the server in DIR with only the environment given (and
-# PATH, HOME), on a port the kernel picks, and waits until it is ready; it sets server_pid and
-# server_url.
-start_server() {
-	local dir=$1 log=$1/server.log addr=
-	shift
-	(cd "$dir" && exec env -i PATH="$PATH" HOME="$HOME" ADDR=127.0.0.1:0 "$@" "$bin") >"$log" 2>&1 &
-	server_pid=$!
-	for _ in $(seq 300); do
-		kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; die "the server exited during start-up"; }
-		if [[ -z $addr ]]; then
-			addr=$(grep -o '"msg":"serving","addr":"[^"]*"' "$log" | sed 's/.*"addr":"\([^"]*\)"/\1/' || true)
-		fi
-		if [[ -n $addr ]] && curl -fsS -o /dev/null "http://$addr/readyz" 2>/dev/null; then
-			server_url=http://$addr/query
-			return
-		fi
-		sleep 0.1
-	done
-	cat "$log" >&2
-	die "the server was not ready after 30s"
-}
-
-stop_server() {
-	if [[ -n $server_pid ]]; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-		server_pid=
-	fi
-}
-
-# cpu_ticks is the user and system CPU time the server has used, in clock ticks.
-cpu_ticks() {
-	local stat fields
-	stat=$(<"/proc/$server_pid/stat")
-	# The fields after the command name, which is in parentheses: state is the first,
-	# utime the 12th and stime the 13th (14th and 15th of the whole line).
-	read -r -a fields <<<"${stat##*) }"
-	echo $((fields[11] + fields[12]))
-}
-
-# status_kb FIELD is a field of the server's /proc status, in kB.
-status_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$server_pid/status"; }
-
-# json_value FILE KEY prints KEY's value from mlapi bench --json's output (every key is unique).
-json_value() { sed -n -E "s/^ *\"$2\": \"?([^\",]*)\"?,?$/\1/p" "$1" | head -n 1; }
 
 # run_mlapi NAME DIR [VAR=VALUE...] starts the server in DIR, creates the bench user with the
 # command line (its password hashed there, not in the server), runs mlapi bench as that user,
@@ -174,84 +84,18 @@ run_mlapi() {
 	} >"$work/$name.result"
 }
 
-# run_pgbench runs scripts/bench-predict.sql (logPredictionsPostgres) through pgbench, each
-# transaction a batch of one prediction for a user made beforehand, holding the input, output,
-# probability and model version the server wrote in the PostgreSQL run.
-run_pgbench() {
-	local url=$1 password
-	password=$(openssl rand -hex 16)
-	env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="$url" "$bin" user create --username pgbench \
-		--email pgbench@example.com <<<"$password" >/dev/null
-	q() { psql "$url" -v ON_ERROR_STOP=1 -qAtX -c "$1"; }
-	local uid gen input output prob yhat version
-	uid=$(q "SELECT id FROM users WHERE username = 'pgbench'")
-	gen=$(q "SELECT token_generation FROM users WHERE username = 'pgbench'")
-	input=$(q "SELECT input::text FROM requests ORDER BY id LIMIT 1")
-	IFS='|' read -r output prob yhat version < <(q "SELECT output::text, yhat_prob, yhat, model_version FROM responses WHERE status = 'ok' ORDER BY id LIMIT 1")
-	[[ -n $uid && -n $input && -n $version ]] || die "the PostgreSQL run left no row to copy"
-
-	# pgbench appends to an audit chain of its own, as each server process does to its own.
-	local chain hash
-	chain=$(q "INSERT INTO audit_chains (key_id, started_datetime) VALUES ('pgbench', now()) RETURNING id")
-	hash=$(openssl rand -hex 32)
-
-	# element is TEXT as the one element of an array literal.
-	element() {
-		local e=${1//\\/\\\\}
-		printf '{"%s"}' "${e//\"/\\\"}"
-	}
-	local args=(-n -M prepared -f "$root/scripts/bench-predict.sql" -c "$CLIENTS" -j "$((CLIENTS < $(nproc) ? CLIENTS : $(nproc)))"
-		-D user_ids="{$uid}" -D generations="{$gen}" -D jtis="$(element "$(openssl rand -hex 13)")"
-		-D inputs="$(element "$input")" -D outputs="$(element "$output")" -D probs="{$prob}" -D yhats="{$yhat}"
-		-D versions="$(element "$version")" -D statuses="{ok}" -D error_codes="{NULL}"
-		-D hashes="{\\\\x$hash}" -D chain="$chain" -D head="\\x$hash")
-	if ((warmup_s > 0)); then
-		pgbench "${args[@]}" -T "$warmup_s" "$url" >/dev/null 2>&1
-	fi
-	local before
-	before=$(q "SELECT count(*) FROM requests WHERE user_id = $uid")
-	mkdir "$work/pgbench-log"
-	pgbench "${args[@]}" -T "$duration_s" -l --log-prefix="$work/pgbench-log/tx" "$url" >"$work/pgbench.out" 2>&1 ||
-		{ cat "$work/pgbench.out" >&2; die "pgbench failed"; }
-	local after failed
-	after=$(q "SELECT count(*) FROM requests WHERE user_id = $uid")
-	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out")
-	[[ ${failed:-0} == 0 ]] || { cat "$work/pgbench.out" >&2; die "pgbench: $failed transactions failed"; }
-	# The per-transaction log: its third field is the latency in microseconds.
-	cat "$work"/pgbench-log/tx.* | awk '{ print $3 }' | sort -n >"$work/pgbench.latencies"
-	local n
-	n=$(wc -l <"$work/pgbench.latencies")
-	{
-		echo "rate=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/pgbench.out")"
-		echo "p50=$(awk -v n="$n" 'NR == int(n * 0.50 + 0.999999) { printf "%.3f", $1 / 1000 }' "$work/pgbench.latencies")"
-		echo "p99=$(awk -v n="$n" 'NR == int(n * 0.99 + 0.999999) { printf "%.3f", $1 / 1000 }' "$work/pgbench.latencies")"
-		echo "requests=$n"
-		echo "rows=$((after - before))"
-	} >"$work/pgbench.result"
-}
-
-# result NAME KEY reads a figure a run wrote.
-result() { sed -n "s/^$2=//p" "$work/$1.result"; }
-
 echo "building mlapi" >&2
 (cd "$root" && go build -o "$bin" .)
 
-# The database, made for this run only.
-existing=$(psql_admin -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '$DB_NAME'")
-if [[ -n $existing || $(psql_admin -c "SELECT count(*) FROM pg_database WHERE datname = '$DB_NAME'") != 0 ]]; then
-	[[ $existing == "$DB_COMMENT" ]] || die "a database $DB_NAME exists that this script did not create: not touching it"
-	psql_admin -c "DROP DATABASE $DB_NAME"
-fi
-psql_admin -c "CREATE DATABASE $DB_NAME" -c "COMMENT ON DATABASE $DB_NAME IS '$DB_COMMENT'"
-db_created=1
-url=$(bench_url)
+create_database
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mlapi bench on PostgreSQL: $CLIENTS clients, $DURATION after $WARMUP" >&2
 mkdir "$work/postgres"
 run_mlapi postgres "$work/postgres" DATABASE_URL="$url" JWT_SECRET="$(openssl rand -hex 32)"
 echo "pgbench on the same statement: $CLIENTS clients, $DURATION after $WARMUP" >&2
-run_pgbench "$url"
+prepare_pgbench
+run_pgbench pgbench
 echo "mlapi bench on SQLite: $CLIENTS clients, $DURATION after $WARMUP" >&2
 mkdir "$work/sqlite"
 run_mlapi sqlite "$work/sqlite"
