@@ -162,33 +162,35 @@ func readParams(r *http.Request) (*graphql.RawParams, *requestError) {
 
 func paramsFromQuery(r *http.Request) (*graphql.RawParams, *requestError) {
 	q := r.URL.Query()
-	fields := rawFields{OperationName: jsonString(q, "operationName"), DocumentID: jsonString(q, "documentId")}
-	if v, ok := q["query"]; ok {
-		fields.Query, _ = json.Marshal(v[0])
+	var fields requestFields
+	for _, p := range []struct {
+		name string
+		dst  **string
+	}{{"query", &fields.Query}, {"operationName", &fields.OperationName}, {"documentId", &fields.DocumentID}} {
+		// An empty operationName or documentId is no name, as gqlgen
+		// takes it; an empty query is a query, to be refused as empty.
+		if v, ok := q[p.name]; ok && (v[0] != "" || p.name == "query") {
+			*p.dst = &v[0]
+		}
 	}
 	for _, p := range []struct {
 		name string
-		dst  *json.RawMessage
+		dst  *map[string]any
 	}{{"variables", &fields.Variables}, {"extensions", &fields.Extensions}} {
-		if v := q.Get(p.name); v != "" {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.UseNumber()
+		if err := dec.Decode(p.dst); err != nil || dec.More() {
 			if !json.Valid([]byte(v)) {
 				return nil, badRequest("the %s parameter is not JSON", p.name)
 			}
-			*p.dst = json.RawMessage(v)
+			return nil, badRequest("%s must be an object", p.name)
 		}
 	}
 	return fields.params()
-}
-
-// jsonString encodes a query-string parameter as a JSON string, or nothing
-// when it is absent.
-func jsonString(q map[string][]string, name string) json.RawMessage {
-	v, ok := q[name]
-	if !ok || v[0] == "" {
-		return nil
-	}
-	b, _ := json.Marshal(v[0])
-	return b
 }
 
 func paramsFromBody(r *http.Request) (*graphql.RawParams, *requestError) {
@@ -218,66 +220,64 @@ func paramsFromBody(r *http.Request) (*graphql.RawParams, *requestError) {
 	case trimmed[0] == '[':
 		return nil, badRequest("batched requests are not supported: send one operation per request")
 	}
-	var fields rawFields
-	if err := json.Unmarshal(body, &fields); err != nil {
+	// One pass over the body, numbers kept as json.Number as gqlgen's
+	// coercion expects. A parameter of the wrong type does not stop the
+	// decoder, which reports the first one met; a key sent twice counts
+	// once, as the last value, except variables and extensions sent twice,
+	// whose entries add up.
+	var fields requestFields
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	err = dec.Decode(&fields)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return nil, badRequest("%s", fieldTypeMessage(typeErr.Field))
+	case err != nil || dec.InputOffset() != int64(len(trimmed)):
 		// The decoder's message quotes the body, which may hold a password.
 		return nil, badRequest("the request body is not a JSON object of GraphQL request parameters")
 	}
 	return fields.params()
 }
 
-// rawFields are a request's parameters before their types are checked.
-type rawFields struct {
-	Query         json.RawMessage `json:"query"`
-	OperationName json.RawMessage `json:"operationName"`
-	Variables     json.RawMessage `json:"variables"`
-	Extensions    json.RawMessage `json:"extensions"`
+// requestFields are a request's parameters, of the types the specification
+// requires; nil for one absent or null.
+type requestFields struct {
+	Query         *string        `json:"query"`
+	OperationName *string        `json:"operationName"`
+	Variables     map[string]any `json:"variables"`
+	Extensions    map[string]any `json:"extensions"`
 	// DocumentID names a persisted document, as the GraphQL-over-HTTP
 	// persisted documents proposal sends it.
-	DocumentID json.RawMessage `json:"documentId"`
+	DocumentID *string `json:"documentId"`
 }
 
-// params checks each parameter's type, as the specification requires of a
-// well-formed request.
-func (f rawFields) params() (*graphql.RawParams, *requestError) {
-	var p graphql.RawParams
-	if err := decodeOptional(f.Query, &p.Query); err != nil {
-		return nil, badRequest("query must be a string")
+// fieldTypeMessage says what a parameter decoded as the wrong type must be.
+func fieldTypeMessage(field string) string {
+	switch field {
+	case "variables", "extensions":
+		return field + " must be an object"
 	}
-	if err := decodeOptional(f.OperationName, &p.OperationName); err != nil {
-		return nil, badRequest("operationName must be a string")
+	return field + " must be a string"
+}
+
+// params makes the parameters gqlgen takes, refusing a request without a
+// document.
+func (f requestFields) params() (*graphql.RawParams, *requestError) {
+	p := graphql.RawParams{Variables: f.Variables, Extensions: f.Extensions}
+	if f.Query != nil {
+		p.Query = *f.Query
 	}
-	if err := decodeOptional(f.Variables, &p.Variables); err != nil {
-		return nil, badRequest("variables must be an object")
+	if f.OperationName != nil {
+		p.OperationName = *f.OperationName
 	}
-	if err := decodeOptional(f.Extensions, &p.Extensions); err != nil {
-		return nil, badRequest("extensions must be an object")
-	}
-	var documentID string
-	if err := decodeOptional(f.DocumentID, &documentID); err != nil {
-		return nil, badRequest("documentId must be a string")
-	}
-	if documentID != "" {
-		setPersistedHash(&p, bareHash(documentID))
+	if f.DocumentID != nil && *f.DocumentID != "" {
+		setPersistedHash(&p, bareHash(*f.DocumentID))
 	}
 	if p.Query == "" && persistedHash(&p) == "" {
 		return nil, badRequest("the request has no query: send {\"query\": \"...\"}")
 	}
 	return &p, nil
-}
-
-// decodeOptional decodes a JSON value that may be absent or null. Numbers in
-// variables stay json.Number, as gqlgen's coercion expects.
-func decodeOptional(raw json.RawMessage, dst any) error {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	if s, ok := dst.(*string); ok {
-		return json.Unmarshal(raw, s)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	return dec.Decode(dst)
 }
 
 func badRequest(format string, args ...any) *requestError {

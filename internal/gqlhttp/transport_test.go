@@ -131,11 +131,17 @@ func TestTransport(t *testing.T) {
 		{name: "batch", req: post("application/json", "", `[{"query":"{ name }"}]`), wantStatus: 400, wantType: jsonType, wantCode: CodeBadRequest, wantMessage: "batched requests are not supported: send one operation per request"},
 		{name: "malformed JSON is not echoed", req: post("application/json", graphQLOnly, `{"query":"{ name }", "password": "hunter2`), wantStatus: 400, wantType: graphQLType, wantCode: CodeBadRequest, mustNotSay: "hunter2"},
 		{name: "no query", req: post("application/json", "", `{"notquery":"{ name }"}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType},
-		{name: "query not a string", req: post("application/json", "", `{"query":5}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType},
-		{name: "operationName not a string", req: post("application/json", "", `{"query":"{ name }","operationName":{"obj":"ect"}}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType},
-		{name: "variables not an object", req: post("application/json", "", `{"query":"{ name }","variables":"string"}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType},
-		{name: "extensions not an object", req: post("application/json", "", `{"query":"{ name }","extensions":["array"]}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType},
-		{name: "GET variables not JSON", req: get("", map[string]string{"query": "{ name }", "variables": "{"}), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType},
+		{name: "a second value after the object", req: post("application/json", "", `{"query":"{ name }"} {"query":"{ name }"}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "not a JSON object"},
+		{name: "a string, not an object", req: post("application/json", "", `"{ name }"`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "not a JSON object"},
+		{name: "whitespace around the object", req: post("application/json", "", " \n{\"query\":\"{ name }\"}\n "), wantStatus: 200, wantType: jsonType, wantData: true},
+		{name: "query not a string", req: post("application/json", "", `{"query":5}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "query must be a string"},
+		{name: "operationName not a string", req: post("application/json", "", `{"query":"{ name }","operationName":{"obj":"ect"}}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "operationName must be a string"},
+		{name: "variables not an object", req: post("application/json", "", `{"query":"{ name }","variables":"string"}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "variables must be an object"},
+		{name: "extensions not an object", req: post("application/json", "", `{"query":"{ name }","extensions":["array"]}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "extensions must be an object"},
+		{name: "documentId not a string", req: post("application/json", "", `{"documentId":7}`), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "documentId must be a string"},
+		{name: "GET variables not JSON", req: get("", map[string]string{"query": "{ name }", "variables": "{"}), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "the variables parameter is not JSON"},
+		{name: "GET variables not an object", req: get("", map[string]string{"query": "{ name }", "variables": "[1]"}), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "variables must be an object"},
+		{name: "GET empty query", req: get("", map[string]string{"query": ""}), wantStatus: 400, wantCode: CodeBadRequest, wantType: jsonType, wantMessage: "the request has no query"},
 
 		// Documents refused before running: 200 for application/json, 400
 		// for application/graphql-response+json, never a data entry.
