@@ -16,7 +16,9 @@
 #   ROUNDS=5 DURATION=10s WARMUP=2s PG_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable \
 #     bash scripts/bench-latency.sh
 #
-# The script creates a database of its own, mlapi_latency, and drops it at the end. Needs go,
+# MLAPI_ENV and FLOOR_ENV add environment to the two servers, as VAR=VALUE words (for example
+# MLAPI_ENV='GOMAXPROCS=1'), to measure a setting's effect beside the same pgbench. The script
+# creates a database of its own, mlapi_latency, and drops it at the end. Needs go,
 # pgbench and psql (Debian: apt-get install postgresql-client), wrk, curl, openssl.
 set -euo pipefail
 
@@ -95,7 +97,8 @@ password=$(openssl rand -hex 16)
 # run_mlapi NAME starts mlapi on the run's database, logs in and runs wrk against it.
 run_mlapi() {
 	server_cmd=("$bin")
-	start_server "$work/mlapi-server" DATABASE_URL="$url" JWT_SECRET="$secret"
+	# shellcheck disable=SC2086 # MLAPI_ENV is words
+	start_server "$work/mlapi-server" DATABASE_URL="$url" JWT_SECRET="$secret" ${MLAPI_ENV:-}
 	local token
 	token=$(curl -fsS "$server_url" -H 'Content-Type: application/json' \
 		-d "{\"query\":\"mutation { token(input: {username: \\\"mlapi-bench\\\", password: \\\"$password\\\"}) { token } }\"}" |
@@ -109,7 +112,8 @@ run_mlapi() {
 # run_floor NAME starts benchfloor on the run's database and runs wrk against it.
 run_floor() {
 	server_cmd=("$work/benchfloor" -user benchfloor)
-	start_server "$work/floor-server" DATABASE_URL="$url"
+	# shellcheck disable=SC2086 # FLOOR_ENV is words
+	start_server "$work/floor-server" DATABASE_URL="$url" ${FLOOR_ENV:-}
 	wrk_script ""
 	run_wrk "$1" benchfloor
 	stop_server
@@ -125,6 +129,9 @@ for user in mlapi-bench benchfloor; do
 done
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+settings=
+[[ -z ${MLAPI_ENV:-} ]] || settings+="; mlapi with $MLAPI_ENV"
+[[ -z ${FLOOR_ENV:-} ]] || settings+="; benchfloor with $FLOOR_ENV"
 # The first mlapi run leaves the row pgbench copies.
 arms=(mlapi pgbench floor)
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -166,7 +173,7 @@ done
 cat <<EOF
 
 $(date -u +%Y-%m-%d), $(nproc) CPUs ($cpu); 1 client, $ROUNDS rounds of $DURATION after a $WARMUP warm-up each;
-PostgreSQL $pg_version on the same machine, $(go version | cut -d' ' -f3); load average before the runs $load.
+PostgreSQL $pg_version on the same machine, $(go version | cut -d' ' -f3); load average before the runs $load$settings.
 
 Medians over the rounds, with the least and the greatest; a difference is the median of the
 rounds' differences.
