@@ -174,9 +174,14 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, options
 		logger.Info("read replica", "database", store.Redact(cfg.DatabaseReadURL), "max_lag", cfg.DatabaseReadMaxLag)
 	}
 	limits := httpserver.DefaultConfig(cfg.Addr)
-	// Every process's logged requests reach db, so that its replica's
-	// reads wait for them (store.DB.Written).
-	broker, err := live.Open(ctx, db.Dialect(), cfg.DatabaseURL, live.Options{Logger: logger, Logged: db.Written})
+	liveOpts := live.Options{Logger: logger}
+	if cfg.DatabaseReadURL != "" {
+		// Every process's logged requests reach db, so that its replica's
+		// reads wait for them (store.DB.Written). Without a replica, a
+		// process with no subscriber leaves the announcements unread.
+		liveOpts.Logged = db.Written
+	}
+	broker, err := live.Open(ctx, db.Dialect(), cfg.DatabaseURL, liveOpts)
 	if err != nil {
 		db.Close()
 		return nil, err
