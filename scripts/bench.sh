@@ -14,6 +14,8 @@
 #   CLIENTS=16 DURATION=30s WARMUP=2s PG_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable \
 #     bash scripts/bench.sh
 #
+# MLAPI_ENV adds environment to both mlapi servers, as VAR=VALUE words (for example
+# MLAPI_ENV='GOGC=200'), to measure a setting beside the same pgbench; the table says it ran.
 # PG_URL names a PostgreSQL server and a database to connect to for administration; the script
 # creates a database of its own, mlapi_bench, and drops it at the end, so no other data is
 # touched. Needs go, pgbench and psql (Debian: apt-get install postgresql-client), curl, openssl.
@@ -50,7 +52,8 @@ run_mlapi() {
 	password=$(openssl rand -hex 16)
 	(cd "$dir" && env -i PATH="$PATH" HOME="$HOME" "$@" "$bin" user create --username mlapi-bench \
 		--email mlapi-bench@example.com <<<"$password") >/dev/null
-	start_server "$dir" "$@"
+	# shellcheck disable=SC2086 # MLAPI_ENV is words
+	start_server "$dir" "$@" ${MLAPI_ENV:-}
 	local clk before after idle out=$work/$name.json
 	clk=$(getconf CLK_TCK)
 	idle=$(status_kb VmRSS)
@@ -118,7 +121,7 @@ clients="$CLIENTS client$( ((CLIENTS == 1)) || echo s)"
 cat <<EOF
 
 $(date -u +%Y-%m-%d), $(nproc) CPUs ($cpu), $mem GiB of memory; $clients for $DURATION after a $WARMUP warm-up;
-PostgreSQL $pg_version on the same machine, $(go version | cut -d' ' -f3); load average before the runs $load.
+PostgreSQL $pg_version on the same machine, $(go version | cut -d' ' -f3); load average before the runs $load${MLAPI_ENV:+; mlapi with $MLAPI_ENV}.
 
 | run, $clients | requests/s | vs pgbench | p50 | p99 | server CPU per request | server RSS idle / peak / after |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
