@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -194,9 +193,7 @@ func paramsFromQuery(r *http.Request) (*graphql.RawParams, *requestError) {
 }
 
 func paramsFromBody(r *http.Request) (*graphql.RawParams, *requestError) {
-	mediaType, mediaParams, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	charset := strings.ToLower(mediaParams["charset"])
-	if err != nil || mediaType != "application/json" || (charset != "" && charset != "utf-8") {
+	if !httpserver.JSONBody(r) {
 		return nil, &requestError{
 			status: http.StatusUnsupportedMediaType, code: CodeUnsupportedMediaType,
 			message: "send the request as Content-Type: application/json (UTF-8)",

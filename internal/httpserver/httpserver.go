@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -451,4 +453,14 @@ func Ready(logger *slog.Logger, timeout time.Duration, checkers map[string]Check
 		}
 		_, _ = w.Write([]byte(`{"status":"ready"}`))
 	})
+}
+
+// JSONBody reports whether r declares its body as JSON in UTF-8:
+// Content-Type application/json with no charset or charset=utf-8. The API's
+// endpoints read no other body, since a form or text/plain, which a page
+// of any origin may post without asking, must not reach them.
+func JSONBody(r *http.Request) bool {
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	charset := strings.ToLower(params["charset"])
+	return err == nil && mediaType == "application/json" && (charset == "" || charset == "utf-8")
 }

@@ -259,3 +259,29 @@ func TestLogPathHidesASecretInThePath(t *testing.T) {
 		t.Errorf("observed %+v", recorder.got)
 	}
 }
+
+func TestJSONBody(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		contentType string
+		want        bool
+	}{
+		{"application/json", true},
+		{"application/json; charset=utf-8", true},
+		{"Application/JSON; charset=UTF-8", true},
+		{"application/json; charset=latin1", false},
+		{"text/plain", false},
+		{"application/x-www-form-urlencoded", false},
+		{"multipart/form-data; boundary=x", false},
+		{"", false},
+		{"application/json; charset", false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		if tt.contentType != "" {
+			r.Header.Set("Content-Type", tt.contentType)
+		}
+		if got := JSONBody(r); got != tt.want {
+			t.Errorf("Content-Type %q: JSONBody %v, want %v", tt.contentType, got, tt.want)
+		}
+	}
+}

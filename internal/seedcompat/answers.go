@@ -6,9 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strings"
 
 	"github.com/mlapi/mlapi/internal/apperr"
 	"github.com/mlapi/mlapi/internal/httpserver"
@@ -41,13 +39,12 @@ func badRequest(message string) *requestError {
 // GraphQL endpoint, only a JSON body is read: a form or text/plain, which
 // a page of any origin can post, is refused.
 func readJSON(r *http.Request, v any) error {
-	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if charset := strings.ToLower(params["charset"]); err != nil || mediaType != "application/json" || charset != "" && charset != "utf-8" {
+	if !httpserver.JSONBody(r) {
 		return &requestError{http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "send the body as Content-Type: application/json (UTF-8)"}
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.UseNumber()
-	err = dec.Decode(v)
+	err := dec.Decode(v)
 	if err == nil && dec.Decode(new(json.RawMessage)) != io.EOF {
 		err = errors.New("more than one JSON value")
 	}
