@@ -167,19 +167,19 @@ func (b *Broker) publishLogged(ctx context.Context, e Event) {
 	}
 }
 
-// deliver hands e to this process's subscriptions of its user. A
-// subscription whose buffer is full is ended: its client reads the history
-// to catch up, and the others are not held up.
 // wanted reports whether an event from another process may matter here:
 // some subscription is open, or the Logged hook listens. Every logged
 // request is announced to every process, and one with no subscriber need
-// not even read what the announcement says. A subscription opened as an
-// announcement is dropped missed that event, as it would have a moment
-// sooner.
+// not even read what the announcement says. A subscription opened while an
+// announcement is being dropped misses that event, as it would have had it
+// opened a moment later.
 func (b *Broker) wanted() bool {
 	return b.opts.Logged != nil || b.total.Load() > 0
 }
 
+// deliver hands e to this process's subscriptions of its user. A
+// subscription whose buffer is full is ended: its client reads the history
+// to catch up, and the others are not held up.
 func (b *Broker) deliver(e Event) {
 	if e.Kind == RequestLogged && b.opts.Logged != nil {
 		b.opts.Logged(e.UserID)
