@@ -1,4 +1,4 @@
-# Shared by scripts/bench.sh and scripts/bench-latency.sh; sourced, not run. The sourcing script
+# Shared by scripts/bench.sh and scripts/bench-floor.sh; sourced, not run. The sourcing script
 # sets, before sourcing: BENCH_SCRIPT (its name, for messages), PG_URL, DB_NAME and DB_COMMENT;
 # and, before calling run_pgbench: CLIENTS, warmup_s and duration_s.
 

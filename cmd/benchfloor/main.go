@@ -3,7 +3,7 @@
 // through mlapi's prediction log (internal/store: the same group commit, the
 // same statement, the same audit chain) and a fixed answer, and does
 // nothing else: no middleware, no access log, no token, no GraphQL, no
-// model. scripts/bench-latency.sh measures it beside pgbench and mlapi, so
+// model. scripts/bench-floor.sh measures it beside pgbench and mlapi, so
 // that a lone client's latency splits into what the database takes, what
 // any Go HTTP server in front of it adds on the machine, and what mlapi
 // adds to that.

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# Measures a lone client's latency three ways, in alternating rounds in one run on this machine,
-# so that the machine's drift over the run weighs on all three alike:
+# Measures predict three ways, with CLIENTS clients (1 by default), in alternating rounds in one
+# run on this machine, so that the machine's drift over the run weighs on all three alike:
 #
 #   1. pgbench: the statement a prediction sends to PostgreSQL alone (scripts/bench-predict.sql,
-#      as scripts/bench.sh runs it), one client;
+#      as scripts/bench.sh runs it);
 #   2. benchfloor (cmd/benchfloor): a bare net/http server that writes the same prediction
-#      through mlapi's own log writer and answers, nothing else, under wrk with one connection;
-#   3. mlapi on PostgreSQL: the predict mutation with a token, under wrk with one connection;
+#      through mlapi's own log writer and answers, nothing else, under wrk;
+#   3. mlapi on PostgreSQL: the predict mutation with a token, under wrk;
 #
-# then prints each round's p50 and, over the rounds, the median of each and of the rounds'
+# then prints each round's figures and, over the rounds, the median of each and of the rounds'
 # differences: what any Go HTTP server in front of the database adds on this machine
-# (2 less 1), and what mlapi adds to that (3 less 2). Each round runs the three in a different
-# order.
+# (2 less 1), and what mlapi adds to that (3 less 2), in latency (p50) and in the server's CPU
+# time per request. Each round runs the three in a different order.
 #
-#   ROUNDS=5 DURATION=10s WARMUP=2s PG_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable \
-#     bash scripts/bench-latency.sh
+#   CLIENTS=1 ROUNDS=5 DURATION=10s WARMUP=2s PG_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable \
+#     bash scripts/bench-floor.sh
+#
+# The CPU time is the server process's (user and system, from /proc) over the measured window,
+# divided by the answers wrk counted in it. With one client it is mostly the cost of going idle
+# and waking between requests; with 16 it is what the server costs a prediction under load.
 #
 # MLAPI_ENV and FLOOR_ENV add environment to the two servers, as VAR=VALUE words (for example
 # MLAPI_ENV='GOMAXPROCS=1'), to measure a setting's effect beside the same pgbench. The script
-# creates a database of its own, mlapi_latency, and drops it at the end. Needs go,
+# creates a database of its own, mlapi_floor, and drops it at the end. Needs go,
 # pgbench and psql (Debian: apt-get install postgresql-client), wrk, curl, openssl.
 set -euo pipefail
 
@@ -26,10 +30,11 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
-DB_NAME=mlapi_latency
-DB_COMMENT='created by mlapi scripts/bench-latency.sh'
+CLIENTS=${CLIENTS:-1}
+DB_NAME=mlapi_floor
+DB_COMMENT='created by mlapi scripts/bench-floor.sh'
 
-BENCH_SCRIPT=bench-latency.sh
+BENCH_SCRIPT=bench-floor.sh
 # shellcheck source=scripts/bench-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 
@@ -37,7 +42,8 @@ for tool in go pgbench psql wrk curl openssl; do
 	command -v "$tool" >/dev/null || die "$tool is missing (pgbench and psql: apt-get install postgresql-client; wrk: apt-get install wrk)"
 done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS=$ROUNDS: want a positive whole number"
-CLIENTS=1
+[[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "CLIENTS=$CLIENTS: want a positive whole number"
+wrk_threads=$((CLIENTS < 2 ? CLIENTS : 2))
 duration_s=$(seconds "$DURATION")
 warmup_s=$(seconds "$WARMUP")
 ((duration_s > 0)) || die "DURATION=$DURATION: want more than 0"
@@ -46,9 +52,9 @@ warmup_s=$(seconds "$WARMUP")
 predict_body='{"query":"mutation($in: PredictInput!) { predict(input: $in) { id yhatProb yhat } }","variables":{"in":{"age":25,"creatininePhosphokinase":1000,"ejectionFraction":35,"highBloodPressure":false,"platelets":500000,"serumCreatinine":8,"serumSodium":135,"sex":true}}}'
 
 # wrk_script TOKEN writes the wrk script that posts the seed example (with TOKEN, if any) and
-# prints, when done, the figures the rounds need. Only the median: the tail of a single
-# connection's few thousand requests is mlapi bench's to measure (scripts/bench.sh), and wrk's
-# p99 here now and then exceeded what the run's length allows.
+# prints, when done, the figures the rounds need. Only the median: the tail is mlapi bench's to
+# measure (scripts/bench.sh), and wrk's p99 for one connection now and then exceeded what the
+# run's length allows.
 wrk_script() {
 	local auth=
 	[[ -z $1 ]] || auth="wrk.headers[\"Authorization\"] = \"Bearer $1\""
@@ -59,37 +65,44 @@ $auth
 wrk.body = [[$predict_body]]
 done = function(summary, latency, requests)
 	local e = summary.errors
-	io.write(string.format("p50_us=%d\nrequests=%d\nbad=%d\n", latency:percentile(50),
-		summary.requests, e.status + e.connect + e.read + e.write + e.timeout))
+	io.write(string.format("p50_us=%d\nrequests=%d\nrate=%.0f\nbad=%d\n", latency:percentile(50),
+		summary.requests, summary.requests / summary.duration * 1e6,
+		e.status + e.connect + e.read + e.write + e.timeout))
 end
 EOF
 }
 
-# run_wrk NAME USER runs wrk with one connection against server_url after a warm-up, checks that
-# every answer was a 2xx and that USER's log grew by a row of status ok per answer (and at most
-# one more, the request in flight when wrk stopped), and writes NAME's figures to
-# $work/NAME.result.
+# run_wrk NAME USER runs wrk with CLIENTS connections against server_url after a warm-up, checks
+# that every answer was a 2xx and that USER's log grew by a row of status ok per answer (and at
+# most CLIENTS more, the requests in flight when wrk stopped), and writes NAME's figures to
+# $work/NAME.result, the server's CPU time per answer among them.
 run_wrk() {
 	local name=$1 user=$2 uid before after failed
 	uid=$(q "SELECT id FROM users WHERE username = '$user'")
 	if ((warmup_s > 0)); then
-		wrk -t1 -c1 -d"${warmup_s}s" -s "$work/predict.lua" "$server_url" >/dev/null
+		wrk -t"$wrk_threads" -c"$CLIENTS" -d"${warmup_s}s" -s "$work/predict.lua" "$server_url" >/dev/null
 	fi
 	before=$(q "SELECT count(*) FROM requests WHERE user_id = $uid")
 	failed=$(q "SELECT count(*) FROM responses WHERE user_id = $uid AND status <> 'ok'")
-	wrk -t1 -c1 -d"${duration_s}s" -s "$work/predict.lua" "$server_url" | grep -E '^[a-z0-9_]+=[0-9]+$' >"$work/$name.wrk"
+	local ticks_before ticks_after
+	ticks_before=$(cpu_ticks)
+	wrk -t"$wrk_threads" -c"$CLIENTS" -d"${duration_s}s" -s "$work/predict.lua" "$server_url" |
+		grep -E '^[a-z0-9_]+=[0-9]+$' >"$work/$name.wrk"
+	ticks_after=$(cpu_ticks)
 	after=$(q "SELECT count(*) FROM requests WHERE user_id = $uid")
 	local requests bad
 	requests=$(sed -n 's/^requests=//p' "$work/$name.wrk")
 	bad=$(sed -n 's/^bad=//p' "$work/$name.wrk")
 	((bad == 0)) || die "$name: $bad requests failed or were refused"
-	((after - before >= requests && after - before <= requests + 1)) ||
+	((after - before >= requests && after - before <= requests + CLIENTS)) ||
 		die "$name: $requests answers but $((after - before)) rows logged"
 	[[ $(q "SELECT count(*) FROM responses WHERE user_id = $uid AND status <> 'ok'") == "$failed" ]] ||
 		die "$name: some predictions were logged as refused"
 	{
 		echo "p50=$(awk -v us="$(sed -n 's/^p50_us=//p' "$work/$name.wrk")" 'BEGIN { printf "%.3f", us / 1000 }')"
 		echo "requests=$requests"
+		echo "rate=$(sed -n 's/^rate=//p' "$work/$name.wrk")"
+		echo "cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v c="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.1f", t / c * 1e6 / n }')"
 	} >"$work/$name.result"
 }
 
@@ -139,7 +152,7 @@ arms=(mlapi pgbench floor)
 for ((round = 1; round <= ROUNDS; round++)); do
 	for ((i = 0; i < 3; i++)); do
 		arm=${arms[(round - 1 + i) % 3]}
-		echo "round $round of $ROUNDS: $arm, 1 client, $DURATION after $WARMUP" >&2
+		echo "round $round of $ROUNDS: $arm, $CLIENTS clients, $DURATION after $WARMUP" >&2
 		case $arm in
 		mlapi) run_mlapi "mlapi.$round" ;;
 		floor) run_floor "floor.$round" ;;
@@ -151,39 +164,50 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	done
 done
 
-# values ARM KEY prints KEY over ARM's rounds, one a line; gaps A B the differences of A's p50
-# less B's, round by round (the two measured minutes apart, in the same conditions).
+# values ARM KEY prints KEY over ARM's rounds, one a line; gaps A B KEY the differences of A's
+# KEY less B's, round by round (the two measured minutes apart, in the same conditions).
 values() { for ((r = 1; r <= ROUNDS; r++)); do result "$1.$r" "$2"; done; }
-gaps() { for ((r = 1; r <= ROUNDS; r++)); do awk -v a="$(result "$1.$r" p50)" -v b="$(result "$2.$r" p50)" 'BEGIN { print a - b }'; done; }
-# median reads numbers, one a line, and prints their median; span their least and greatest.
-median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-span() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f to %.2f", lo, hi }'; }
-# gap A B is the median of gaps A B and their span, in ms.
-gap() { printf '%+.2f ms (%s)' "$(gaps "$1" "$2" | median)" "$(gaps "$1" "$2" | span)"; }
-# figure ARM is ARM's median p50 and its span.
+gaps() { for ((r = 1; r <= ROUNDS; r++)); do awk -v a="$(result "$1.$r" "$3")" -v b="$(result "$2.$r" "$3")" 'BEGIN { print a - b }'; done; }
+# median reads numbers, one a line, and prints their median with PRECISION decimals (3 unless
+# given); span their least and greatest.
+median() { sort -g | awk -v p="${1:-3}" '{ v[NR] = $1 } END { printf "%.*f", p, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+span() { sort -g | awk -v p="${1:-2}" 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.*f to %.*f", p, lo, p, hi }'; }
+# gap A B is the median of gaps A B in p50 and their span, in ms; cpu_gap A B the same in CPU
+# time per request, in µs.
+gap() { printf '%+.2f ms (%s)' "$(gaps "$1" "$2" p50 | median)" "$(gaps "$1" "$2" p50 | span)"; }
+cpu_gap() { printf '%+.0f µs (%s)' "$(gaps "$1" "$2" cpu_us | median 1)" "$(gaps "$1" "$2" cpu_us | span 0)"; }
+# figure ARM is ARM's median p50 and its span; rate ARM its median requests per second; cpu ARM
+# its median CPU time per request and its span.
 figure() { printf '%s ms (%s)' "$(values "$1" p50 | median)" "$(values "$1" p50 | span)"; }
+rate() { values "$1" rate | median 0; }
+cpu() { printf '%.0f µs (%s)' "$(values "$1" cpu_us | median 1)" "$(values "$1" cpu_us | span 0)"; }
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 pg_version=$(psql_admin -c "SHOW server_version" | cut -d' ' -f1)
+clients="$CLIENTS client"
+((CLIENTS == 1)) || clients+=s
 
 echo
-echo "| round | pgbench p50 (answers) | benchfloor p50 (answers) | mlapi p50 (answers) |"
+echo "| round | pgbench p50, requests/s | benchfloor p50, requests/s, CPU | mlapi p50, requests/s, CPU |"
 echo "| ---: | ---: | ---: | ---: |"
-round_figures() { echo "$(result "$1" p50) ms ($(result "$1" requests))"; }
+round_figures() {
+	printf '%s ms, %.0f/s' "$(result "$1" p50)" "$(result "$1" rate)"
+	[[ -z $(result "$1" cpu_us) ]] || printf ', %s µs' "$(result "$1" cpu_us)"
+}
 for ((r = 1; r <= ROUNDS; r++)); do
 	echo "| $r | $(round_figures "pgbench.$r") | $(round_figures "floor.$r") | $(round_figures "mlapi.$r") |"
 done
 cat <<EOF
 
-$(date -u +%Y-%m-%d), $(nproc) CPUs ($cpu); 1 client, $ROUNDS rounds of $DURATION after a $WARMUP warm-up each;
+$(date -u +%Y-%m-%d), $(nproc) CPUs ($cpu_model); $clients, $ROUNDS rounds of $DURATION after a $WARMUP warm-up each;
 PostgreSQL $pg_version on the same machine, $(go version | cut -d' ' -f3); load average before the runs $load$settings.
 
 Medians over the rounds, with the least and the greatest; a difference is the median of the
-rounds' differences.
+rounds' differences. The servers run under wrk; the CPU time is the server's, per answer.
 
-| 1 client | p50 | p50 over pgbench | p50 over benchfloor |
-| --- | ---: | ---: | ---: |
-| pgbench: the logging statement alone | $(figure pgbench) | – | – |
-| benchfloor: net/http and the log write, nothing else (wrk) | $(figure floor) | $(gap floor pgbench) | – |
-| mlapi, PostgreSQL (wrk) | $(figure mlapi) | $(gap mlapi pgbench) | $(gap mlapi floor) |
+| $clients | p50 | p50 over pgbench | p50 over benchfloor | requests/s | server CPU per request | CPU over benchfloor |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| pgbench: the logging statement alone | $(figure pgbench) | – | – | $(rate pgbench) | – | – |
+| benchfloor: net/http and the log write, nothing else | $(figure floor) | $(gap floor pgbench) | – | $(rate floor) | $(cpu floor) | – |
+| mlapi, PostgreSQL | $(figure mlapi) | $(gap mlapi pgbench) | $(gap mlapi floor) | $(rate mlapi) | $(cpu mlapi) | $(cpu_gap mlapi floor) |
 EOF
