@@ -100,6 +100,57 @@ func TestAccessLogOneLineWithoutSecrets(t *testing.T) {
 	}
 }
 
+func TestAccessLogFollowsTheLevel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		level  slog.Level
+		status int
+		want   string // the line's level, "" for no line
+	}{
+		{"info logs a success", slog.LevelInfo, http.StatusOK, "INFO"},
+		{"info logs a refusal", slog.LevelInfo, http.StatusBadRequest, "INFO"},
+		{"warn drops a success", slog.LevelWarn, http.StatusOK, ""},
+		{"warn keeps a server error", slog.LevelWarn, http.StatusInternalServerError, "ERROR"},
+		{"above error drops everything", slog.LevelError + 1, http.StatusInternalServerError, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: tt.level}))
+			h := Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tt.status)
+			}), AccessLog(logger))
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/healthz", nil))
+			if tt.want == "" {
+				if logs.Len() != 0 {
+					t.Fatalf("want no line, got %q", logs.String())
+				}
+				return
+			}
+			if got := logs.String(); !strings.Contains(got, `"level":"`+tt.want+`"`) || !strings.Contains(got, `"msg":"request"`) {
+				t.Fatalf("want a %s request line, got %q", tt.want, got)
+			}
+		})
+	}
+}
+
+// BenchmarkAccessLog is the access log's own cost for a request: the line
+// built, bounded, encoded as JSON and written (to nothing).
+func BenchmarkAccessLog(b *testing.B) {
+	logger := slog.New(BoundedHandler(slog.NewJSONHandler(io.Discard, nil), MaxLogValue, MaxLogLine))
+	h := Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Annotate(r.Context(), slog.String(OperationTypeKey, "mutation"), slog.String(RootFieldKey, "predict"))
+		w.WriteHeader(http.StatusOK)
+	}), AccessLog(logger))
+	req := httptest.NewRequest(http.MethodPost, "/query", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
+
 func TestRecoverAnswers500(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
