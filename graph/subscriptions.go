@@ -51,7 +51,7 @@ func (r *Resolver) requestLogged(ctx context.Context) (<-chan *store.Request, er
 	if err != nil {
 		return nil, err
 	}
-	sub, err := r.live.broker.Subscribe(user.ID)
+	sub, err := r.live.broker.Subscribe(ctx, user.ID)
 	if err != nil {
 		return nil, err
 	}

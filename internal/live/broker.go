@@ -6,7 +6,10 @@
 // A Broker holds the subscriptions of one process. Events reach it through
 // a bus: in process on SQLite, where one process owns the database; through
 // PostgreSQL's LISTEN/NOTIFY on PostgreSQL, so that a prediction made
-// through one mlapi process reaches a subscriber on another. An event names
+// through one mlapi process reaches a subscriber on another. The database
+// announces every logged request, so a process listens only while it has a
+// subscription (and for ListenIdle after its last one ends): one that
+// serves none does not read every other process's announcements. An event names
 // rows, never carries them: the subscriber's process reads the row back,
 // scoped to the subscriber, so no payload limit applies and nothing of one
 // user travels towards another's subscription.
@@ -52,6 +55,13 @@ const (
 	DefaultBuffer = 64
 	// DefaultPublishTimeout bounds the NOTIFY that follows a commit.
 	DefaultPublishTimeout = 2 * time.Second
+	// DefaultListenIdle is how long a process keeps listening after its
+	// last subscription ends, so that a client that subscribes again (a
+	// page reloaded) does not wait for a new connection.
+	DefaultListenIdle = 30 * time.Second
+	// DefaultListenTimeout bounds a first subscription's wait for the
+	// process to listen.
+	DefaultListenTimeout = 5 * time.Second
 )
 
 // Options size a Broker. Zero values are the defaults.
@@ -60,7 +70,11 @@ type Options struct {
 	MaxTotal       int
 	Buffer         int
 	PublishTimeout time.Duration
-	Logger         *slog.Logger
+	// ListenIdle and ListenTimeout: see DefaultListenIdle and
+	// DefaultListenTimeout.
+	ListenIdle    time.Duration
+	ListenTimeout time.Duration
+	Logger        *slog.Logger
 	// Logged, when set, hears the user of every request logged, by any
 	// process, as its announcement arrives, whether or not anyone
 	// subscribes: the store's replica routing learns of other processes'
@@ -81,6 +95,12 @@ func (o Options) withDefaults() Options {
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = DefaultPublishTimeout
 	}
+	if o.ListenIdle <= 0 {
+		o.ListenIdle = DefaultListenIdle
+	}
+	if o.ListenTimeout <= 0 {
+		o.ListenTimeout = DefaultListenTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -94,6 +114,12 @@ type bus interface {
 	// announcesLogged reports whether the database itself announces every
 	// logged request (RequestLogged) on the bus.
 	announcesLogged() bool
+	// need returns once events published from now on reach this process,
+	// or why they cannot; idle says no subscription is left, so that the
+	// bus may stop receiving them. idle must not block: the Broker calls
+	// it under its lock.
+	need(ctx context.Context) error
+	idle()
 	close()
 }
 
@@ -126,10 +152,37 @@ func newBroker(opts Options) *Broker {
 // ErrClosed is Subscribe's answer once the Broker is closed.
 var ErrClosed = apperr.New(apperr.Unavailable, "the server is shutting down: subscribe again in a moment")
 
-// Subscribe returns a subscription to userID's events. At most MaxPerUser
-// subscriptions of one user and MaxTotal in all are open at once; past
-// either, the answer is TOO_MANY_REQUESTS. The caller must Close it.
-func (b *Broker) Subscribe(userID int64) (*Subscription, error) {
+// errNotListening answers a subscription the process cannot feed: it could
+// not listen for events in time.
+var errNotListening = apperr.New(apperr.Unavailable, "live updates are unavailable right now: subscribe again in a moment")
+
+// Subscribe returns a subscription to userID's events, once every event
+// published from then on reaches it: on PostgreSQL, the first subscription
+// in a while waits for the process to listen, ListenTimeout at most, and
+// is refused (UNAVAILABLE) if it cannot. At most MaxPerUser subscriptions
+// of one user and MaxTotal in all are open at once; past either, the
+// answer is TOO_MANY_REQUESTS. The caller must Close it.
+func (b *Broker) Subscribe(ctx context.Context, userID int64) (*Subscription, error) {
+	s, err := b.add(userID)
+	if err != nil {
+		return nil, err
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, b.opts.ListenTimeout)
+	defer cancel()
+	if err := b.bus.need(waitCtx); err != nil {
+		s.Close()
+		if ctx.Err() != nil {
+			// The caller left: nothing to tell it.
+			return nil, ctx.Err()
+		}
+		b.opts.Logger.Warn("live: a subscription was refused: not listening for events", "err", err)
+		return nil, errNotListening
+	}
+	return s, nil
+}
+
+// add takes a place for a subscription of userID.
+func (b *Broker) add(userID int64) (*Subscription, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -231,7 +284,9 @@ func (b *Broker) removeLocked(s *Subscription) {
 	if len(subs) == 0 {
 		delete(b.subs, s.userID)
 	}
-	b.total.Add(-1)
+	if b.total.Add(-1) == 0 {
+		b.bus.idle()
+	}
 	close(s.ch)
 }
 
@@ -262,6 +317,10 @@ func (l localBus) publish(_ context.Context, e Event) error {
 }
 
 func (localBus) announcesLogged() bool { return false }
+
+func (localBus) need(context.Context) error { return nil }
+
+func (localBus) idle() {}
 
 func (localBus) close() {}
 

@@ -1,9 +1,13 @@
 package live
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mlapi/mlapi/internal/apperr"
 	"github.com/mlapi/mlapi/internal/store"
@@ -28,7 +32,7 @@ func received(s *Subscription) (events []Event, closed bool) {
 
 func mustSubscribe(t *testing.T, b *Broker, userID int64) *Subscription {
 	t.Helper()
-	s, err := b.Subscribe(userID)
+	s, err := b.Subscribe(t.Context(), userID)
 	if err != nil {
 		t.Fatalf("Subscribe(%d): %v", userID, err)
 	}
@@ -70,11 +74,11 @@ func TestLimits(t *testing.T) {
 	defer b.Close()
 	first := mustSubscribe(t, b, 1)
 	mustSubscribe(t, b, 1)
-	if _, err := b.Subscribe(1); apperr.CodeOf(err) != apperr.TooManyRequests {
+	if _, err := b.Subscribe(t.Context(), 1); apperr.CodeOf(err) != apperr.TooManyRequests {
 		t.Fatalf("third of user 1: %v; want TOO_MANY_REQUESTS", err)
 	}
 	mustSubscribe(t, b, 2)
-	if _, err := b.Subscribe(3); apperr.CodeOf(err) != apperr.TooManyRequests {
+	if _, err := b.Subscribe(t.Context(), 3); apperr.CodeOf(err) != apperr.TooManyRequests {
 		t.Fatalf("fourth in all: %v; want TOO_MANY_REQUESTS", err)
 	}
 	first.Close()
@@ -126,7 +130,7 @@ func TestCloseEndsEverySubscription(t *testing.T) {
 			t.Error("open after Close")
 		}
 	}
-	if _, err := b.Subscribe(1); !errors.Is(err, ErrClosed) {
+	if _, err := b.Subscribe(t.Context(), 1); !errors.Is(err, ErrClosed) {
 		t.Errorf("Subscribe after Close: %v", err)
 	}
 }
@@ -350,4 +354,115 @@ func subscriberAndPublisher(t *testing.T, dialect, databaseURL string) (subscrib
 		return subscriber, subscriber
 	}
 	return subscriber, mustOpen(t, dialect, databaseURL)
+}
+
+// listeners counts the connections listening on the database conn is
+// connected to, as PostgreSQL shows them.
+func listeners(t *testing.T, conn *pgx.Conn) int {
+	t.Helper()
+	var n int
+	err := conn.QueryRow(t.Context(),
+		`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN `+channel+`'`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitListeners waits until want connections listen; the test's deadline
+// bounds the wait.
+func waitListeners(t *testing.T, conn *pgx.Conn, want int) {
+	t.Helper()
+	for listeners(t, conn) != want {
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("%d connections listen, want %d", listeners(t, conn), want)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestListensOnlyWhileSubscribed, on PostgreSQL: a process with no
+// subscription does not listen, so it reads none of the announcements of
+// every logged request; its first subscription returns once it listens and
+// gets the next event; ListenIdle after its last subscription ends, it
+// stops listening, and a new subscription starts it again. With the Logged
+// hook, it listens from the start.
+func TestListensOnlyWhileSubscribed(t *testing.T) {
+	t.Parallel()
+	databaseURL := storetest.OpenPostgresURL(t)
+	openDB(t, databaseURL)
+	db, err := pgx.Connect(t.Context(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	b, err := Open(t.Context(), store.Postgres, databaseURL, Options{ListenIdle: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if n := listeners(t, db); n != 0 {
+		t.Fatalf("%d connections listen before any subscription", n)
+	}
+	for round := range 2 {
+		s := mustSubscribe(t, b, 1)
+		if n := listeners(t, db); n != 1 {
+			t.Fatalf("round %d: %d connections listen once Subscribe returned, want 1", round, n)
+		}
+		want := Event{Kind: RequestLogged, UserID: 1, RequestID: int64(round + 1)}
+		if err := b.Publish(t.Context(), want); err != nil {
+			t.Fatal(err)
+		}
+		if got := next(t, s); got != want {
+			t.Fatalf("round %d: got %+v, want %+v", round, got, want)
+		}
+		s.Close()
+		waitListeners(t, db, 0)
+	}
+
+	logged := make(chan int64, 1)
+	hooked, err := Open(t.Context(), store.Postgres, databaseURL, Options{Logged: func(userID int64) {
+		select {
+		case logged <- userID:
+		default:
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hooked.Close)
+	if n := listeners(t, db); n != 1 {
+		t.Fatalf("with the Logged hook, %d connections listen once Open returned, want 1", n)
+	}
+	if err := b.Publish(t.Context(), Event{Kind: RequestLogged, UserID: 9, RequestID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-logged:
+		if got != 9 {
+			t.Errorf("the Logged hook heard user %d, want 9", got)
+		}
+	case <-t.Context().Done():
+		t.Fatal("the Logged hook heard nothing")
+	}
+}
+
+// TestSubscribeRefusedWhenItCannotListen: on a PostgreSQL server that
+// cannot be reached, a subscription is refused as UNAVAILABLE, since no
+// event could reach it, and gives its place back.
+func TestSubscribeRefusedWhenItCannotListen(t *testing.T) {
+	t.Parallel()
+	// Port 1 on loopback: nothing listens there, so connecting fails at once.
+	b, err := Open(t.Context(), store.Postgres, "postgres://postgres@127.0.0.1:1/mlapi?sslmode=disable&connect_timeout=2", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if _, err := b.Subscribe(t.Context(), 1); apperr.CodeOf(err) != apperr.Unavailable {
+		t.Fatalf("Subscribe: %v, want UNAVAILABLE", err)
+	}
+	if user, total := b.Open(1); user != 0 || total != 0 {
+		t.Errorf("after the refusal %d of the user's and %d in all are open, want none", user, total)
+	}
 }

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -20,11 +21,12 @@ const channel = "mlapi_live"
 
 // Open returns the Broker for a database of dialect at databaseURL: events
 // in process on SQLite, through LISTEN/NOTIFY on PostgreSQL. On PostgreSQL
-// it returns once this process listens, so that any event published after
-// it returns reaches this process's subscriptions; it keeps listening,
-// connecting again after a loss, until Close. Events published while it is
-// connecting again are not delivered here: a subscriber's history, not the
-// subscription, is the record.
+// the process listens while it has a subscription (Subscribe returns once
+// it does) and ListenIdle after, or always when Options.Logged is set, in
+// which case Open returns once it listens. While it listens it connects
+// again after a loss. Events published while it is connecting again are
+// not delivered here: a subscriber's history, not the subscription, is the
+// record.
 func Open(ctx context.Context, dialect, databaseURL string, opts Options) (*Broker, error) {
 	switch dialect {
 	case store.SQLite:
@@ -36,11 +38,27 @@ func Open(ctx context.Context, dialect, databaseURL string, opts Options) (*Brok
 }
 
 // pgBus publishes with NOTIFY on a small pool, and listens on a connection
-// of its own.
+// of its own while wanted holds, and idleFor after.
 type pgBus struct {
 	pool   *pgxpool.Pool
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// wanted reports whether this process needs events now: the
+	// Broker's.
+	wanted  func() bool
+	idleFor time.Duration
+	// demand wakes the listener when it may be wanted again.
+	demand chan struct{}
+
+	lmu sync.Mutex
+	// listening says LISTEN holds on the listener's connection, whose
+	// receiving stopConn ends.
+	listening bool
+	stopConn  context.CancelFunc
+	// waiting are the need calls waiting for the listener's next attempt.
+	waiting   []chan error
+	idleTimer *time.Timer
 
 	// Events published while a NOTIFY statement runs wait and go together
 	// in the next: a NOTIFY outside a transaction is a commit of its own,
@@ -75,21 +93,18 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*Broke
 	}
 	b := newBroker(opts)
 	listenCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	bus := &pgBus{pool: pool, cancel: cancel, done: make(chan struct{})}
+	bus := &pgBus{pool: pool, cancel: cancel, done: make(chan struct{}),
+		wanted: b.wanted, idleFor: b.opts.ListenIdle, demand: make(chan struct{}, 1)}
 	b.bus = bus
-	ready := make(chan error, 1)
 	go func() {
 		defer close(bus.done)
-		listen(listenCtx, b, poolConfig.ConnConfig, ready)
+		bus.listen(listenCtx, b, poolConfig.ConnConfig)
 	}()
-	select {
-	case err = <-ready:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	if err != nil {
-		bus.close()
-		return nil, fmt.Errorf("live: listen for events: %w", err)
+	if b.wanted() {
+		if err := bus.need(ctx); err != nil {
+			bus.close()
+			return nil, fmt.Errorf("live: listen for events: %w", err)
+		}
 	}
 	return b, nil
 }
@@ -157,7 +172,75 @@ func (p *pgBus) announcesLogged() bool { return true }
 func (p *pgBus) close() {
 	p.cancel()
 	<-p.done
+	p.lmu.Lock()
+	if p.idleTimer != nil {
+		p.idleTimer.Stop()
+	}
+	p.lmu.Unlock()
 	p.pool.Close()
+}
+
+// need returns once the listener listens, or with the error of its next
+// attempt to.
+func (p *pgBus) need(ctx context.Context) error {
+	p.lmu.Lock()
+	if p.idleTimer != nil {
+		p.idleTimer.Stop()
+		p.idleTimer = nil
+	}
+	if p.listening {
+		p.lmu.Unlock()
+		return nil
+	}
+	// Buffered: the listener never waits for a caller that gave up.
+	attempt := make(chan error, 1)
+	p.waiting = append(p.waiting, attempt)
+	p.lmu.Unlock()
+	select {
+	case p.demand <- struct{}{}:
+	default:
+	}
+	select {
+	case err := <-attempt:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// idle stops listening idleFor from now, unless wanted again by then.
+func (p *pgBus) idle() {
+	p.lmu.Lock()
+	defer p.lmu.Unlock()
+	if p.idleTimer != nil {
+		p.idleTimer.Stop()
+	}
+	p.idleTimer = time.AfterFunc(p.idleFor, p.stopIfUnwanted)
+}
+
+// stopIfUnwanted ends the listener's connection if nothing wants events.
+// It decides under lmu, which need takes before it looks at listening, so
+// that a subscription never counts on a connection about to close.
+func (p *pgBus) stopIfUnwanted() {
+	p.lmu.Lock()
+	defer p.lmu.Unlock()
+	if p.wanted() || p.stopConn == nil {
+		return
+	}
+	p.listening = false
+	p.stopConn()
+}
+
+// attempted hands the outcome of an attempt to listen to the need calls
+// waiting for it.
+func (p *pgBus) attempted(err error) {
+	p.lmu.Lock()
+	waiting := p.waiting
+	p.waiting = nil
+	p.lmu.Unlock()
+	for _, w := range waiting {
+		w <- err
+	}
 }
 
 // Waits between attempts to listen again after a loss.
@@ -166,31 +249,47 @@ const (
 	maxRetry = 5 * time.Second
 )
 
-// listen delivers the channel's notifications to b until ctx ends. It
-// reports on ready whether the first LISTEN succeeded, and gives up if it
-// did not; after that, it connects again after every loss, waiting longer
-// each time up to maxRetry.
-func listen(ctx context.Context, b *Broker, config *pgx.ConnConfig, ready chan<- error) {
+// listen delivers the channel's notifications to b until ctx ends, on a
+// connection of its own while events are wanted: it connects and listens
+// when they are, stops when stopIfUnwanted says, and connects again after
+// a loss, waiting longer each time up to maxRetry. Each attempt's outcome
+// goes to the need calls waiting for it.
+func (p *pgBus) listen(ctx context.Context, b *Broker, config *pgx.ConnConfig) {
+	defer p.attempted(errors.New("live: the broker is closed"))
 	retry := minRetry
-	first := true
 	for {
+		for !p.wanted() && !p.waited() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.demand:
+			}
+		}
 		conn, err := pgx.ConnectConfig(ctx, config)
 		if err == nil {
 			if _, err = conn.Exec(ctx, "LISTEN "+channel); err != nil {
 				conn.Close(context.Background())
 			}
 		}
-		if first {
-			ready <- err
-			if err != nil {
-				return
-			}
-			first = false
-		}
 		if err == nil {
 			retry = minRetry
-			err = receive(ctx, b, conn)
+			connCtx, stop := context.WithCancel(ctx)
+			p.lmu.Lock()
+			p.listening, p.stopConn = true, stop
+			p.lmu.Unlock()
+			p.attempted(nil)
+			err = receive(connCtx, b, conn)
+			p.lmu.Lock()
+			p.listening, p.stopConn = false, nil
+			p.lmu.Unlock()
+			stop()
 			conn.Close(context.Background())
+			if ctx.Err() == nil && connCtx.Err() != nil {
+				// Stopped: nothing wants events.
+				continue
+			}
+		} else {
+			p.attempted(err)
 		}
 		if ctx.Err() != nil {
 			return
@@ -203,6 +302,13 @@ func listen(ctx context.Context, b *Broker, config *pgx.ConnConfig, ready chan<-
 		}
 		retry = min(2*retry, maxRetry)
 	}
+}
+
+// waited reports whether a need call waits for the listener.
+func (p *pgBus) waited() bool {
+	p.lmu.Lock()
+	defer p.lmu.Unlock()
+	return len(p.waiting) > 0
 }
 
 // receive delivers notifications from conn until it fails or ctx ends.
