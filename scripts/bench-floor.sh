@@ -44,6 +44,8 @@ done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS=$ROUNDS: want a positive whole number"
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "CLIENTS=$CLIENTS: want a positive whole number"
 wrk_threads=$((CLIENTS < 2 ? CLIENTS : 2))
+clients="$CLIENTS client"
+((CLIENTS == 1)) || clients+=s
 duration_s=$(seconds "$DURATION")
 warmup_s=$(seconds "$WARMUP")
 ((duration_s > 0)) || die "DURATION=$DURATION: want more than 0"
@@ -152,7 +154,7 @@ arms=(mlapi pgbench floor)
 for ((round = 1; round <= ROUNDS; round++)); do
 	for ((i = 0; i < 3; i++)); do
 		arm=${arms[(round - 1 + i) % 3]}
-		echo "round $round of $ROUNDS: $arm, $CLIENTS clients, $DURATION after $WARMUP" >&2
+		echo "round $round of $ROUNDS: $arm, $clients, $DURATION after $WARMUP" >&2
 		case $arm in
 		mlapi) run_mlapi "mlapi.$round" ;;
 		floor) run_floor "floor.$round" ;;
@@ -184,8 +186,6 @@ cpu() { printf '%.0f µs (%s)' "$(values "$1" cpu_us | median 1)" "$(values "$1"
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 pg_version=$(psql_admin -c "SHOW server_version" | cut -d' ' -f1)
-clients="$CLIENTS client"
-((CLIENTS == 1)) || clients+=s
 
 echo
 echo "| round | pgbench p50, requests/s | benchfloor p50, requests/s, CPU | mlapi p50, requests/s, CPU |"
