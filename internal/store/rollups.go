@@ -162,8 +162,12 @@ func segments(from, to int64) []segment {
 
 // sumSegments adds up the user's rollups over each range, in one statement:
 // row i of the answer (its Bucket i) sums ranges[i]; empty ranges have no
-// row. Each range reads its few segments by the primary key.
+// row. The ranges follow one another: each starts where the one before
+// ends, or is empty. Each range reads its few segments by the primary key.
 func (db *DB) sumSegments(ctx context.Context, userID int64, ranges [][2]int64) ([]figuresRow, error) {
+	if db.dialect == Postgres {
+		return db.sumRunsPostgres(ctx, userID, ranges)
+	}
 	var buckets, grains []int32
 	var froms, tos []int64
 	for i, r := range ranges {
@@ -176,12 +180,6 @@ func (db *DB) sumSegments(ctx context.Context, userID int64, ranges [][2]int64) 
 		return nil, nil
 	}
 	var rows []figuresRow
-	if db.dialect == Postgres {
-		if err := db.sumSegmentsPostgres(ctx, userID, buckets, grains, froms, tos, &rows); err != nil {
-			return nil, classify(fmt.Errorf("history rollups: %w", err))
-		}
-		return rows, nil
-	}
 	var values strings.Builder
 	args := make([]any, 0, 4*len(buckets))
 	values.WriteString("(VALUES ")
@@ -200,41 +198,75 @@ func (db *DB) sumSegments(ctx context.Context, userID int64, ranges [][2]int64) 
 	return rows, nil
 }
 
-// sumSegmentsPostgres is sumSegments's statement on PostgreSQL. Each
-// segment reads its rollups by the primary key and adds them up (LATERAL),
-// and the segments' sums are added per range: left to choose, the planner
-// compares every rollup with every segment. Its text never changes, so it
-// goes to pgx with its arrays as binary parameters, prepared once per
-// connection: a day's buckets over two years in a zone at a half-hour
-// offset are thousands of segments, and parsing them as literals and
-// planning afresh took longer than the reads.
-func (db *DB) sumSegmentsPostgres(ctx context.Context, userID int64, buckets, grains []int32, froms, tos []int64, out *[]figuresRow) error {
-	rows, err := db.ro.DB.QueryContext(ctx, sumSegmentsPostgresSQL, pgx.QueryExecModeCacheStatement, buckets, grains, froms, tos, userID)
+// runs covers the ranges, which follow one another, with their segments,
+// a segment that goes on past a range's end into the next range's first
+// one of the same grain making one run with it: in a zone at a half-hour
+// offset a day's last quarter-hours and the next day's first are one run,
+// and in UTC the days of a whole history are one. starts are the ranges'
+// starts, which tell a rollup's range by its own start, since no rollup
+// of a run crosses a range's end.
+func runs(ranges [][2]int64) (grains []int32, froms, tos, starts []int64) {
+	starts = make([]int64, len(ranges))
+	for i, r := range ranges {
+		starts[i] = r[0]
+		for _, seg := range segments(r[0], r[1]) {
+			if n := len(grains); n > 0 && grains[n-1] == int32(seg.grain) && tos[n-1] == seg.from {
+				tos[n-1] = seg.to
+				continue
+			}
+			grains, froms, tos = append(grains, int32(seg.grain)), append(froms, seg.from), append(tos, seg.to)
+		}
+	}
+	return grains, froms, tos, starts
+}
+
+// sumRunsPostgres is sumSegments on PostgreSQL: each run reads its rollups
+// by the primary key, in one index range (LATERAL, kept from being
+// flattened by OFFSET 0: left to choose, the planner compares every rollup
+// with every run), and width_bucket tells each rollup's range from the
+// ranges' starts. A day's buckets over two years are a few thousand runs
+// in a zone at a half-hour offset (a segment each used to cost one index
+// search and one aggregate), and one in UTC. The statement's text never
+// changes, so it goes to pgx with its arrays as binary parameters,
+// prepared once per connection: parsing thousands of literals and planning
+// afresh took longer than the reads.
+func (db *DB) sumRunsPostgres(ctx context.Context, userID int64, ranges [][2]int64) ([]figuresRow, error) {
+	grains, froms, tos, starts := runs(ranges)
+	if len(grains) == 0 {
+		return nil, nil
+	}
+	rows, err := db.ro.DB.QueryContext(ctx, sumRunsPostgresSQL, pgx.QueryExecModeCacheStatement, grains, froms, tos, starts, userID)
 	if err != nil {
-		return err
+		return nil, classify(fmt.Errorf("history rollups: %w", err))
 	}
 	defer rows.Close()
+	var out []figuresRow
 	for rows.Next() {
 		var r figuresRow
 		var first, last sql.NullTime
 		if err := rows.Scan(&r.Bucket, &r.Requests, &r.OK, &r.Refused, &r.Positives, &r.Sum, &r.Min, &r.Max, &first, &last); err != nil {
-			return err
+			return nil, classify(fmt.Errorf("history rollups: %w", err))
 		}
 		r.First.Time, r.Last.Time = first.Time, last.Time
-		*out = append(*out, r)
+		out = append(out, r)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, classify(fmt.Errorf("history rollups: %w", err))
+	}
+	return out, nil
 }
 
-const sumSegmentsPostgresSQL = `SELECT seg.bucket, ` + rollupFigures + `
-FROM unnest($1::integer[], $2::integer[], $3::bigint[], $4::bigint[]) AS seg (bucket, grain, lo, hi)
-CROSS JOIN LATERAL (SELECT SUM(requests) AS requests, SUM(ok) AS ok, SUM(refused) AS refused,
-		SUM(positives) AS positives, SUM(sum_prob) AS sum_prob, MIN(min_prob) AS min_prob,
-		MAX(max_prob) AS max_prob, MIN(first_created) AS first_created, MAX(last_created) AS last_created
-	FROM history_rollups AS r WHERE r.user_id = $5 AND r.grain = seg.grain
-		AND r.bucket_start >= seg.lo AND r.bucket_start < seg.hi) AS r
-WHERE r.requests IS NOT NULL
-GROUP BY seg.bucket ORDER BY seg.bucket`
+// sumRunsPostgresSQL: width_bucket finds, by bisection, the last of the
+// starts a rollup's start is not before. An empty range before a filter's
+// start starts where the next range does, so a rollup there goes to that
+// next range; one past a filter's end starts after every rollup read.
+const sumRunsPostgresSQL = `SELECT width_bucket(r.bucket_start, $4::bigint[]) - 1 AS bucket, ` + rollupFigures + `
+FROM unnest($1::integer[], $2::bigint[], $3::bigint[]) AS run (grain, lo, hi)
+CROSS JOIN LATERAL (SELECT bucket_start, requests, ok, refused, positives, sum_prob, min_prob, max_prob,
+		first_created, last_created
+	FROM history_rollups AS r WHERE r.user_id = $5 AND r.grain = run.grain
+		AND r.bucket_start >= run.lo AND r.bucket_start < run.hi OFFSET 0) AS r
+GROUP BY 1 ORDER BY 1`
 
 // sumSegmentsQuery completes sumSegments's statement on SQLite, whose
 // first table, seg, lists the segments: (bucket, grain, from, to) as

@@ -105,12 +105,18 @@ func compareRollups(t *testing.T, db *store.DB, userID int64) {
 		if fastTotals.Requests == 0 {
 			continue
 		}
-		for _, step := range []time.Duration{time.Hour, 24 * time.Hour} {
+		// Hours and days in UTC, and days at +05:30 and +05:45, whose
+		// bounds fall inside UTC hours.
+		for _, bucket := range []struct {
+			step   time.Duration
+			offset time.Duration
+		}{{time.Hour, 0}, {24 * time.Hour, 0}, {24 * time.Hour, 5*time.Hour + 30*time.Minute}, {24 * time.Hour, 5*time.Hour + 45*time.Minute}} {
+			step := bucket.step
 			if fastTotals.Last.Sub(fastTotals.First) > 2000*step {
 				continue // years of hours: the daily buckets say as much
 			}
 			var bounds []time.Time
-			start := fastTotals.First.Truncate(step)
+			start := fastTotals.First.Add(bucket.offset).Truncate(step).Add(-bucket.offset)
 			for b := start; !b.After(fastTotals.Last); b = b.Add(step) {
 				bounds = append(bounds, b)
 			}
@@ -124,11 +130,11 @@ func compareRollups(t *testing.T, db *store.DB, userID int64) {
 				t.Fatal(err)
 			}
 			if len(fast) != len(slow) {
-				t.Fatalf("user %d, %s, %v buckets: %d from rollups, %d from the rows", userID, tc.name, step, len(fast), len(slow))
+				t.Fatalf("user %d, %s, %v buckets at +%v: %d from rollups, %d from the rows", userID, tc.name, step, bucket.offset, len(fast), len(slow))
 			}
 			for i := range fast {
 				if !fast[i].Start.Equal(slow[i].Start) || !sameFigures(fast[i].Figures, slow[i].Figures) {
-					t.Errorf("user %d, %s, %v bucket %d: rollups %+v, rows %+v", userID, tc.name, step, i, fast[i], slow[i])
+					t.Errorf("user %d, %s, %v buckets at +%v, bucket %d: rollups %+v, rows %+v", userID, tc.name, step, bucket.offset, i, fast[i], slow[i])
 				}
 			}
 		}
