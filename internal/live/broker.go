@@ -221,11 +221,11 @@ func (b *Broker) publishLogged(ctx context.Context, e Event) {
 }
 
 // wanted reports whether an event from another process may matter here:
-// some subscription is open, or the Logged hook listens. Every logged
-// request is announced to every process, and one with no subscriber need
-// not even read what the announcement says. A subscription opened while an
-// announcement is being dropped misses that event, as it would have had it
-// opened a moment later.
+// some subscription is open, or the Logged hook listens. On PostgreSQL the
+// bus listens only while it holds (and ListenIdle after), and an
+// announcement received while it does not is dropped unread. A
+// subscription opened while an announcement is being dropped misses that
+// event, as it would have had it opened a moment later.
 func (b *Broker) wanted() bool {
 	return b.opts.Logged != nil || b.total.Load() > 0
 }
