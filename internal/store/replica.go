@@ -379,14 +379,20 @@ func (r *replica) probe(ctx context.Context, primary *DB) error {
 	return nil
 }
 
-// replayLSN returns the replica's replay position.
+// replayLSN returns the replica's replay position. Only a server in
+// recovery is a standby: a primary that went through crash recovery at
+// start-up (after a kill -9, or a host restored from a snapshot) also
+// answers pg_last_wal_replay_lsn, with where that recovery ended.
 func (r *replica) replayLSN(ctx context.Context) (uint64, error) {
-	var lsn sql.NullInt64
-	err := r.pool.QueryRowContext(ctx, "SELECT (pg_last_wal_replay_lsn() - '0/0')::bigint").Scan(&lsn)
+	var (
+		inRecovery bool
+		lsn        sql.NullInt64
+	)
+	err := r.pool.QueryRowContext(ctx, "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0')::bigint").Scan(&inRecovery, &lsn)
 	switch {
 	case err != nil:
 		return 0, classify(fmt.Errorf("read replica's replay position: %w", err))
-	case !lsn.Valid:
+	case !inRecovery || !lsn.Valid:
 		return 0, errNotStandby
 	}
 	return uint64(lsn.Int64), nil

@@ -226,8 +226,9 @@ func TestReplicaFallbacks(t *testing.T) {
 	}{
 		{"down", func(t *testing.T) (string, *storetest.Replica) { return storetest.ClosedURL(t, databaseURL), nil },
 			0, "primary/unavailable", false},
-		// The primary itself is a server in no recovery: its replay
-		// position means nothing.
+		// The primary itself is a server in no recovery. One that went
+		// through crash recovery at start-up still has a replay position,
+		// where that recovery ended: it must not pass for a standby.
 		{"not a standby", func(*testing.T) (string, *storetest.Replica) { return databaseURL, nil },
 			0, "primary/unavailable", false},
 		{"lagging", onReplica(true), time.Nanosecond, "primary/lagging", true},
