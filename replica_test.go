@@ -35,24 +35,47 @@ func TestReadReplicaAcrossProcesses(t *testing.T) {
 		c.DatabaseReadURL, c.DatabaseReadMaxLag = replica.URL(a.url), maxLag
 	})
 	_, token := a.user(t, "ada")
-	a.predict(t, token)
+	userID, _ := userRow(t, a, "ada")
+
+	// b hears of a's write as the database announces it, at a moment of
+	// its own. A subscriber on b gets the announcement after b noted the
+	// write, so once it has, b's reads wait for the replica to replay it.
+	sub := authenticatedWS(t, b.endpoint, token)
+	sub.subscribe(t, "1")
+	waitSubscribed(t, b, userID, 1)
+	p := a.predict(t, token)
+	if e := sub.event(t, "1"); e.ID != p.RequestID {
+		t.Fatalf("the other process announced %+v, want request %s", e, p.RequestID)
+	}
 
 	// Both processes find out how far behind the replica is, as their
 	// probes do: a sample of the primary's position, which the replica
 	// then replays.
-	for range 2 {
-		replica.CatchUp()
-		for _, p := range []*testAPI{a, b} {
-			if err := p.db.PingReplica(t.Context()); err != nil {
-				t.Fatalf("PingReplica: %v", err)
+	catchUp := func() {
+		t.Helper()
+		for range 2 {
+			replica.CatchUp()
+			for _, p := range []*testAPI{a, b} {
+				if err := p.db.PingReplica(t.Context()); err != nil {
+					t.Fatalf("PingReplica: %v", err)
+				}
 			}
 		}
 	}
+	catchUp()
+	// b's next read, the replica now in use, fixes what b waits for at
+	// the primary's position then; the primary may answer it, other
+	// tests writing meanwhile. Once the replica replays that, it answers.
 	if n := b.historyCount(t, token); n != 1 {
 		t.Fatalf("the other process reads %d requests, want 1", n)
 	}
-	if got := total(b.scrape(t), "mlapi_db_reads_total", `target="replica"`); got != 1 {
-		t.Fatalf("the other process's reads from the replica: %v, want 1", got)
+	catchUp()
+	before := total(b.scrape(t), "mlapi_db_reads_total", `target="replica"`)
+	if n := b.historyCount(t, token); n != 1 {
+		t.Fatalf("the other process reads %d requests, want 1", n)
+	}
+	if got := total(b.scrape(t), "mlapi_db_reads_total", `target="replica"`) - before; got != 1 {
+		t.Fatalf("the other process's reads from the replica, once it replayed the write: %v, want 1", got)
 	}
 	if code, body := a.readyz(t); code != http.StatusOK || body != `{"status":"ready"}` {
 		t.Fatalf("/readyz with the replica up: %d %s", code, body)
